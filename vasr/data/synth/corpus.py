@@ -1,0 +1,175 @@
+"""Writes a demo corpus (``manifest.jsonl`` + ``audio/*.wav``) in the SoICT SLU format.
+
+Every random draw for utterance ``i`` comes from ``default_rng([seed, i])``, so the corpus is
+the same whatever the number of workers. eSpeak NG keeps state between syntheses that
+changes the next one by a few samples, so each utterance is synthesised in a process forked
+from a freshly initialised engine; a few voice variants vary from process to process even so
+and are left out (``tts.UNSTABLE_VARIANTS``). Same seed, byte-identical WAVs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from rich.progress import track
+
+from vasr.data.synth.templates import CommandGenerator, Utterance
+from vasr.data.synth.tts import VOICES, Espeak, Speaker, variants
+from vasr.text import normalize
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """How one utterance sounds: speaker, level, padding and noise."""
+
+    speaker: Speaker
+    peak: float
+    lead_s: float
+    tail_s: float
+    snr_db: float
+    noise_seed: int
+
+
+def draw_rendering(rng: np.random.Generator, variant_names: list[str]) -> Rendering:
+    """Speaker variety and recording conditions for one utterance."""
+    variant = "" if rng.random() < 0.2 else variant_names[int(rng.integers(len(variant_names)))]
+    speaker = Speaker(
+        voice=VOICES[int(rng.integers(len(VOICES)))],
+        variant=variant,
+        rate=int(rng.integers(120, 181)),  # faster rates crash some variants in libespeak-ng 1.52
+        pitch=int(rng.integers(25, 76)),
+        pitch_range=int(rng.integers(20, 81)),
+    )
+    return Rendering(
+        speaker=speaker,
+        peak=float(rng.uniform(0.25, 0.95)),
+        lead_s=float(rng.uniform(0.05, 0.35)),
+        tail_s=float(rng.uniform(0.05, 0.35)),
+        snr_db=float(rng.uniform(25, 50)),
+        noise_seed=int(rng.integers(2**31)),
+    )
+
+
+def render(engine: Espeak, text: str, how: Rendering) -> np.ndarray:
+    """Synthesised speech with silence around it, scaled to a peak and with white noise at an SNR."""
+    speech = engine.synthesize(text, how.speaker, SAMPLE_RATE)
+    speech = speech / max(float(np.abs(speech).max()), 1e-6) * how.peak
+    audio = np.concatenate(
+        [
+            np.zeros(int(how.lead_s * SAMPLE_RATE), np.float32),
+            speech,
+            np.zeros(int(how.tail_s * SAMPLE_RATE), np.float32),
+        ]
+    )
+    power = float(np.mean(speech**2)) if speech.size else 1e-8
+    noise = np.random.default_rng(how.noise_seed).standard_normal(audio.size).astype(np.float32)
+    audio = audio + noise * np.sqrt(power / 10 ** (how.snr_db / 10))
+    return np.clip(audio, -1.0, 1.0)
+
+
+def utterance_id(seed: int, index: int) -> str:
+    """A 24-hex id shaped like the real corpus's, fixed by seed and index."""
+    return hashlib.sha1(f"vasr-{seed}-{index}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to write one WAV."""
+
+    path: str
+    speech_text: str
+    rendering: Rendering
+
+
+_ENGINE: Espeak | None = None
+
+
+def _init_worker() -> None:
+    global _ENGINE
+    _ENGINE = Espeak()
+
+
+def _write_wav(job: Job) -> str:
+    """Synthesise ``job`` in a child forked from the pristine engine; the child writes the file."""
+    assert _ENGINE is not None, "worker not initialised"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            sf.write(job.path, render(_ENGINE, job.speech_text, job.rendering), SAMPLE_RATE, subtype="PCM_16")
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not os.path.exists(job.path):
+        raise RuntimeError(f"synthesis failed for {job.path} ({job.speech_text!r})")
+    return job.path
+
+
+def plan(
+    out: Path,
+    num: int,
+    seed: int,
+    decomposed_rate: float = 0.02,
+    make: Callable[[CommandGenerator], Utterance] = CommandGenerator.utterance,
+) -> tuple[list[dict], list[Job]]:
+    """Manifest records and audio jobs for ``num`` utterances (cheap: no audio yet)."""
+    names = variants()
+    records, jobs = [], []
+    for index in range(num):
+        rng = np.random.default_rng([seed, index])
+        utterance = make(CommandGenerator(rng))
+        if rng.random() < decomposed_rate:
+            utterance = utterance.decomposed()
+        uid = utterance_id(seed, index)
+        records.append(
+            {
+                "id": uid,
+                "sentence": utterance.sentence,
+                "intent": utterance.intent,
+                "sentence_annotation": utterance.annotation,
+                "entities": utterance.entities,
+                "file": f"{uid}.wav",
+            }
+        )
+        speech_text = normalize(utterance.sentence, numbers="verbalize")
+        jobs.append(Job(str(out / "audio" / f"{uid}.wav"), speech_text, draw_rendering(rng, names)))
+    return records, jobs
+
+
+def write_corpus(
+    out: str | Path,
+    num: int,
+    seed: int = 0,
+    workers: int | None = None,
+    decomposed_rate: float = 0.02,
+    make: Callable[[CommandGenerator], Utterance] = CommandGenerator.utterance,
+) -> Path:
+    """Generate the corpus under ``out``; returns the manifest path. Shows a progress bar."""
+    out = Path(out)
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    records, jobs = plan(out, num, seed, decomposed_rate, make)
+    workers = workers or min(len(os.sched_getaffinity(0)), 8)
+    with mp.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+        done: Iterable[str] = pool.imap(_write_wav, jobs, chunksize=16)
+        for _ in track(done, total=len(jobs), description=f"synthesising {num} utterances"):
+            pass
+    manifest = out / "manifest.jsonl"
+    with manifest.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    (out / "speakers.jsonl").write_text(
+        "".join(json.dumps({"id": r["id"], **asdict(j.rendering)}) + "\n" for r, j in zip(records, jobs)),
+        encoding="utf-8",
+    )
+    return manifest

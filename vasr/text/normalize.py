@@ -1,0 +1,33 @@
+"""The one normalisation every transcript passes through before vocabularies, training and scoring."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+from vasr.text.numbers import verbalize_numbers
+
+NumberStrategy = Literal["keep", "verbalize"]
+NUMBER_STRATEGIES: tuple[str, ...] = ("keep", "verbalize")
+
+# The reference recipe's chars_to_ignore plus the other ASCII/typographic punctuation seen in transcripts.
+DEFAULT_DROP = ',?.!-;:"/' + "“”‘’'`()[]{}«»…–—_*#&+=<>|~^@\\"
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str, numbers: NumberStrategy = "keep", drop: str = DEFAULT_DROP) -> str:
+    """NFC, lower case, numbers by strategy, ``drop`` characters removed, whitespace collapsed.
+
+    NFC comes first: decomposed input ("a" + U+0301) would otherwise put bare combining
+    accents into the vocabulary and split one letter into two CTC targets.
+    """
+    if numbers not in NUMBER_STRATEGIES:
+        raise ValueError(f"unknown number strategy {numbers!r}; choose one of {NUMBER_STRATEGIES}")
+    text = unicodedata.normalize("NFC", text).lower()
+    if numbers == "verbalize":
+        text = verbalize_numbers(text)
+    # Dropped characters become spaces so "bật/tắt" stays two words.
+    text = text.translate({ord(c): " " for c in drop})
+    return _SPACES.sub(" ", text).strip()

@@ -1,0 +1,95 @@
+"""CTC vocabularies by strategy (corpus, pretrained, union) and the tokenizer built from them."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Literal
+
+from transformers import Wav2Vec2CTCTokenizer
+
+VocabStrategy = Literal["corpus", "pretrained", "union"]
+VOCAB_STRATEGIES: tuple[str, ...] = ("corpus", "pretrained", "union")
+
+PAD = "[PAD]"  # also the CTC blank: Wav2Vec2ForCTC uses pad_token_id as blank
+UNK = "[UNK]"
+DELIMITER = "|"
+SPECIALS = (PAD, UNK, DELIMITER)
+# Spellings pretrained checkpoints use for the same roles; BOS/EOS have no place in CTC targets.
+_PRETRAINED_ALIASES = {"<pad>": PAD, "<unk>": UNK, "[pad]": PAD, "[unk]": UNK, " ": DELIMITER}
+_PRETRAINED_DROPPED = {"<s>", "</s>", "[s]", "[/s]"}
+
+
+def is_bare_mark(token: str) -> bool:
+    """A lone combining accent (Unicode category M*): the symptom of text that skipped NFC."""
+    return len(token) == 1 and unicodedata.category(token).startswith("M")
+
+
+def characters(texts: Iterable[str]) -> Counter[str]:
+    """Character counts of normalised texts, with space written as the word delimiter."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(text.replace(" ", DELIMITER))
+    return counts
+
+
+def pretrained_tokens(vocab: Mapping[str, int]) -> list[str]:
+    """A checkpoint's tokens in id order, specials renamed to vasr's, BOS/EOS and bare marks dropped."""
+    tokens = []
+    for token, _ in sorted(vocab.items(), key=lambda item: item[1]):
+        token = _PRETRAINED_ALIASES.get(token, token)
+        if token in _PRETRAINED_DROPPED or is_bare_mark(token) or token in tokens:
+            continue
+        tokens.append(unicodedata.normalize("NFC", token))
+    return tokens
+
+
+def build_vocab(
+    strategy: VocabStrategy,
+    train_texts: Iterable[str] = (),
+    pretrained_vocab: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """Token -> id for a strategy; only training texts may contribute (no leakage from eval splits).
+
+    ``[PAD]`` is id 0 (the blank), then ``[UNK]`` and ``|``. With a pretrained vocabulary its
+    tokens keep their relative order so its ``lm_head`` rows map over by token.
+    """
+    if strategy not in VOCAB_STRATEGIES:
+        raise ValueError(f"unknown vocabulary strategy {strategy!r}; choose one of {VOCAB_STRATEGIES}")
+    tokens: list[str] = list(SPECIALS)
+    if strategy in ("pretrained", "union"):
+        if pretrained_vocab is None:
+            raise ValueError(f"vocabulary strategy {strategy!r} needs a pretrained checkpoint's vocabulary")
+        tokens += [t for t in pretrained_tokens(pretrained_vocab) if t not in tokens]
+    if strategy in ("corpus", "union"):
+        seen = set(tokens)
+        tokens += sorted(c for c in characters(train_texts) if c not in seen and not is_bare_mark(c))
+    return {token: index for index, token in enumerate(tokens)}
+
+
+def uncovered(vocab: Mapping[str, int], texts: Iterable[str]) -> Counter[str]:
+    """Characters of ``texts`` the vocabulary lacks, with counts: they will decode as ``[UNK]``."""
+    return Counter({c: n for c, n in characters(texts).items() if c not in vocab})
+
+
+def save_vocab(vocab: Mapping[str, int], folder: str | Path) -> Path:
+    """Write ``vocab.json`` (UTF-8, readable accents) into ``folder``."""
+    path = Path(folder) / "vocab.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(vocab), ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def make_tokenizer(vocab_file: str | Path) -> Wav2Vec2CTCTokenizer:
+    """The CTC tokenizer for a ``vocab.json``, without the BOS/EOS that transformers 5 would append."""
+    return Wav2Vec2CTCTokenizer(
+        str(vocab_file),
+        unk_token=UNK,
+        pad_token=PAD,
+        word_delimiter_token=DELIMITER,
+        bos_token=None,
+        eos_token=None,
+    )
