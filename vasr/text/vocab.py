@@ -36,14 +36,14 @@ def characters(texts: Iterable[str]) -> Counter[str]:
     return counts
 
 
-def pretrained_tokens(vocab: Mapping[str, int]) -> list[str]:
-    """A checkpoint's tokens in id order, specials renamed to vasr's, BOS/EOS and bare marks dropped."""
-    tokens = []
-    for token, _ in sorted(vocab.items(), key=lambda item: item[1]):
-        token = _PRETRAINED_ALIASES.get(token, token)
-        if token in _PRETRAINED_DROPPED or is_bare_mark(token) or token in tokens:
-            continue
-        tokens.append(unicodedata.normalize("NFC", token))
+def pretrained_tokens(vocab: Mapping[str, int]) -> dict[str, int]:
+    """A checkpoint's tokens (in id order) -> their ids there: specials renamed to vasr's, BOS/EOS and bare marks
+    dropped. The ids let the pretrained ``lm_head`` rows follow their tokens into a new vocabulary."""
+    tokens: dict[str, int] = {}
+    for token, index in sorted(vocab.items(), key=lambda item: item[1]):
+        token = unicodedata.normalize("NFC", _PRETRAINED_ALIASES.get(token, token))
+        if token not in _PRETRAINED_DROPPED and not is_bare_mark(token):
+            tokens.setdefault(token, index)
     return tokens
 
 

@@ -169,7 +169,7 @@ def write_corpus(
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     (out / "speakers.jsonl").write_text(
-        "".join(json.dumps({"id": r["id"], **asdict(j.rendering)}) + "\n" for r, j in zip(records, jobs)),
+        "".join(json.dumps({"id": r["id"], **asdict(j.rendering)}) + "\n" for r, j in zip(records, jobs, strict=True)),
         encoding="utf-8",
     )
     return manifest

@@ -266,11 +266,7 @@ class CommandGenerator:
     def time_at(self) -> list[Segment]:
         hour = self.number(1, 12)
         minute = self.pick(["", "", "15", "30", "45", "10", "20", str(self.number(1, 59))])
-        text = (
-            f"{hour} giờ"
-            + (f" {minute} phút" if minute else "")
-            + self.pick(["", "", " sáng", " chiều", " tối"])
-        )
+        text = f"{hour} giờ" + (f" {minute} phút" if minute else "") + self.pick(["", "", " sáng", " chiều", " tối"])
         if self.chance(0.15):
             text = f"{hour} giờ rưỡi"
         return [(self.pick(["lúc", "vào lúc", "vào", "đến"]), None), (text, "time at")]
@@ -290,9 +286,7 @@ class CommandGenerator:
         if "nhiệt độ" in intent:
             return f"{self.number(16, 32)} độ"
         if "mức độ" in intent:
-            return self.pick(
-                [f"mức {self.number(1, 5)}", f"số {self.number(1, 5)}", f"{self.number(1, 5)} mức"]
-            )
+            return self.pick([f"mức {self.number(1, 5)}", f"số {self.number(1, 5)}", f"{self.number(1, 5)} mức"])
         return f"{self.number(1, 100)}%"
 
     def amount_change(self, intent: str) -> list[Segment]:

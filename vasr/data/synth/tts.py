@@ -17,9 +17,7 @@ import soxr
 VOICES = ("vi", "vi-VN-x-south", "vi-VN-x-central")
 # Variants whose output changed between processes for the same input (4 corpora of 1,000
 # utterances compared; all other variants were byte-stable), so a seed could not fix them.
-UNSTABLE_VARIANTS = frozenset(
-    {"Alicia", "Demonic", "f2", "f3", "f5", "sandro", "victor", "whisper", "whisperf"}
-)
+UNSTABLE_VARIANTS = frozenset({"Alicia", "Demonic", "f2", "f3", "f5", "sandro", "victor", "whisper", "whisperf"})
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1

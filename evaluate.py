@@ -1,0 +1,15 @@
+"""Score a model: ``python evaluate.py model_path=CKPT_OR_FOLDER [data=soict data.manifest=PATH data.audio_dir=DIR]``."""
+
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+def main(cfg: DictConfig) -> float:
+    from vasr.evaluation import evaluate
+
+    return evaluate(cfg)["wer"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from vasr.data.manifest import ManifestError, read_manifest
+
+
+def copy_corpus(corpus, tmp_path, n=3):
+    """A manifest of the first n lines of the session corpus, audio copied, editable by the test."""
+    shutil.copytree(corpus / "audio", tmp_path / "audio")
+    records = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines()[:n]]
+    return records
+
+
+def write(tmp_path, lines: list[str | bytes]) -> str:
+    path = tmp_path / "manifest.jsonl"
+    path.write_bytes(b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines))
+    return str(path)
+
+
+def dump(record) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+def test_good_manifest_reads_durations_from_headers(corpus):
+    items, report = read_manifest(corpus / "manifest.jsonl", corpus / "audio")
+    assert report.kept == len(items) == 24 and not report.skipped
+    first = items[0]
+    assert first.duration == pytest.approx(sf.info(first.path).duration)
+    assert first.text == first.text.lower() and first.line == 1
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ("{not json", "not JSON"),
+        ('["a list"]', "not a JSON object"),
+        ('{"id": "x", "file": "a.wav"}', "missing key: sentence"),
+        ('{"id": "x", "sentence": " ?! ", "file": "a.wav"}', "empty sentence"),
+        ('{"id": "x", "sentence": "bật đèn", "file": "nowhere.wav"}', "audio file missing"),
+        (b'{"id": "x", "sentence": "b\xe1t", "file": "a.wav"}', "not UTF-8"),
+    ],
+)
+def test_bad_line_names_file_and_line(corpus, tmp_path, bad_line, message):
+    records = copy_corpus(corpus, tmp_path)
+    path = write(tmp_path, [dump(records[0]), bad_line, dump(records[1])])
+    with pytest.raises(ManifestError, match=rf"manifest.jsonl:2: {message}"):
+        read_manifest(path, tmp_path / "audio")
+
+
+def test_skip_reports_counts_by_reason(corpus, tmp_path):
+    records = copy_corpus(corpus, tmp_path)
+    path = write(tmp_path, [dump(records[0]), "{oops", "{oops", '{"id": 1}', dump(records[1])])
+    items, report = read_manifest(path, tmp_path / "audio", skip_bad=True)
+    assert [i.id for i in items] == [records[0]["id"], records[1]["id"]]
+    assert report.skipped == {"not JSON": 2, "missing key": 1}
+    assert f"{path}:2: not JSON" in report.examples
+    assert "skipped 2 not JSON, 1 missing key" in report.summary()
+
+
+def test_unreadable_and_empty_audio(corpus, tmp_path):
+    records = copy_corpus(corpus, tmp_path)
+    (tmp_path / "audio" / "junk.wav").write_bytes(b"this is not audio at all")
+    sf.write(tmp_path / "audio" / "empty.wav", np.zeros(0, np.float32), 16000)
+    wav = (tmp_path / "audio" / records[0]["file"]).read_bytes()
+    (tmp_path / "audio" / "cut.wav").write_bytes(wav[:30])  # truncated inside the header
+    lines = [dump({**records[0], "file": name}) for name in ("junk.wav", "empty.wav", "cut.wav")]
+    with pytest.raises(ManifestError, match=r"manifest.jsonl:1: audio unreadable: .*junk.wav"):
+        read_manifest(write(tmp_path, lines), tmp_path / "audio")
+    items, report = read_manifest(write(tmp_path, lines), tmp_path / "audio", skip_bad=True)
+    assert not items and report.skipped == {"audio unreadable": 2, "audio empty": 1}
+
+
+def test_duration_filter_is_counted_not_silent(corpus):
+    items, report = read_manifest(corpus / "manifest.jsonl", corpus / "audio", max_duration=3.0, min_duration=1.0)
+    assert all(1.0 <= i.duration <= 3.0 for i in items)
+    assert report.kept + sum(report.filtered.values()) == 24 and report.filtered
+
+
+def test_stereo_and_other_rates_are_accepted_and_counted(tmp_path):
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "st.wav", np.zeros((8000, 2), np.float32) + 0.1, 8000)
+    sf.write(tmp_path / "audio" / "hi.wav", np.zeros(44100, np.float32) + 0.1, 44100)
+    lines = [dump({"id": n, "sentence": "bật đèn", "file": f"{n}.wav"}) for n in ("st", "hi")]
+    items, report = read_manifest(write(tmp_path, lines), tmp_path / "audio")
+    assert [round(i.duration, 3) for i in items] == [1.0, 1.0]
+    assert (report.resampled, report.downmixed) == (2, 1)

@@ -1,0 +1,54 @@
+import lightning as L
+import torch
+
+from tests.conftest import MICRO_ARCHITECTURE
+from vasr.data.datamodule import SpeechDataModule
+from vasr.data.splits import load_splits
+from vasr.model.build import build_from_config
+from vasr.model.metrics import error_rates
+from vasr.model.module import CTCModule, lr_lambda
+from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
+
+
+def make(corpus, tmp_path, freeze=False):
+    splits, _ = load_splits(corpus / "manifest.jsonl", corpus / "audio", val_ratio=0.25, test_ratio=0.25)
+    vocab = build_vocab("corpus", (i.text for i in splits["train"]))
+    tokenizer = make_tokenizer(save_vocab(vocab, tmp_path))
+    model = build_from_config(MICRO_ARCHITECTURE, vocab, PAD)
+    module = CTCModule(model, tokenizer, lr=1e-3, warmup_steps=2, freeze_feature_encoder=freeze)
+    return module, SpeechDataModule(splits, tokenizer, batch_size=4, eval_batch_size=4)
+
+
+def test_fit_steps_log_loss_and_wer_over_whole_val_set(corpus, tmp_path):
+    module, dm = make(corpus, tmp_path)
+    trainer = L.Trainer(
+        max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        use_distributed_sampler=False, default_root_dir=tmp_path,
+    )  # fmt: skip
+    before = module.model.lm_head.weight.detach().clone()
+    trainer.fit(module, dm)
+    assert not torch.equal(before, module.model.lm_head.weight)
+    metrics = trainer.callback_metrics
+    assert torch.isfinite(metrics["train/loss"]) and 0 <= metrics["val/wer"] and metrics["val/utterances"] == 6
+
+
+def test_frozen_feature_encoder_does_not_move(corpus, tmp_path):
+    module, dm = make(corpus, tmp_path, freeze=True)
+    encoder = module.model.wav2vec2.feature_extractor
+    before = [p.detach().clone() for p in encoder.parameters()]
+    trainer = L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        limit_val_batches=0, use_distributed_sampler=False, default_root_dir=tmp_path)
+    trainer.fit(module, dm)
+    assert all(torch.equal(a, b) for a, b in zip(before, encoder.parameters(), strict=True))
+
+
+def test_error_rates_deduplicate_ids_across_ranks():
+    rows = [("1", "bật đèn", "bật đèn"), ("2", "tắt quạt", "tắt"), ("2", "tắt quạt", "tắt")]
+    rates = error_rates(rows)
+    assert rates["utterances"] == 2 and rates["wer"] == 0.25
+
+
+def test_lr_schedule_warms_up_then_decays():
+    f = lr_lambda("linear", warmup_steps=10, total_steps=110)
+    assert f(0) == 0.1 and f(9) == 1.0 and f(60) == 0.5 and f(110) == 0.0
+    assert lr_lambda("constant", 10, 110)(100) == 1.0

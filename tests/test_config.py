@@ -1,0 +1,56 @@
+"""Every config group composes, and the reference recipe's numbers are where users expect them."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (Path(CONF) / group).glob("*.yaml"))
+
+
+def compose_train(overrides: list[str]):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return compose(config_name="train", overrides=overrides, return_hydra_config=True)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [f"{group}={name}" for group in ("model", "vocab", "trainer", "logger") for name in options(group)]
+    + ["data=demo", "data=soict", "data.numbers=verbalize"],
+)
+def test_every_group_option_composes(override):
+    cfg = compose_train([override, "data.manifest=m.jsonl", "data.audio_dir=a"])
+    OmegaConf.to_container(cfg.model, resolve=True)
+    assert cfg.vocab.strategy in ("corpus", "pretrained", "union")
+
+
+def test_reference_recipe_numbers():
+    cfg = compose_train(["model=nguyenvulebinh", "trainer=gpu", "trainer.devices=2"])
+    assert cfg.model.pretrained == "nguyenvulebinh/wav2vec2-base-vietnamese-250h"
+    assert (cfg.model.optimizer.lr, cfg.model.optimizer.weight_decay, cfg.model.optimizer.warmup_steps) == (
+        1e-4, 0.005, 1000,
+    )  # fmt: skip
+    assert cfg.model.batch_size == 16 and cfg.model.gradient_checkpointing and cfg.model.freeze_feature_encoder
+    assert cfg.trainer.precision == "16-mixed" and cfg.trainer.devices == 2
+    assert cfg.vocab.strategy == "union"
+
+
+def test_checkpoints_of_each_model():
+    ids = {name: compose_train([f"model={name}"]).model.pretrained for name in ("large_vlsp", "base", "xlsr", "tiny")}
+    assert ids == {
+        "large_vlsp": "nguyenvulebinh/wav2vec2-large-vi-vlsp2020",
+        "base": "facebook/wav2vec2-base",
+        "xlsr": "facebook/wav2vec2-xls-r-300m",
+        "tiny": None,
+    }
+
+
+def test_evaluate_config_composes():
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose(config_name="evaluate", overrides=["model_path=x.ckpt"])
+    assert cfg.batch_size == 1 and cfg.split == "test"

@@ -1,0 +1,69 @@
+"""train.py and evaluate.py end to end on a small corpus, as a user runs them."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run(script: str, *overrides: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_SILENT": "true"}
+    env.pop("VASR_RUN_DIR", None)
+    env.pop("VASR_RUN_NAME", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / script), *overrides], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def corpus_args(corpus: Path) -> list[str]:
+    return ["data=soict", f"data.manifest={corpus / 'manifest.jsonl'}", f"data.audio_dir={corpus / 'audio'}",
+            "data.val_ratio=0.25", "data.test_ratio=0.25", "data.num_workers=0"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    run("train.py", "model=micro", "logger=csv", *corpus_args(corpus), f"paths.runs_dir={runs}", "run_name=e2e",
+        "trainer.max_steps=4", "trainer.val_check_interval=2", "data.max_seconds=20", "test_before_fit=true")  # fmt: skip
+    return runs / "train" / "e2e"
+
+
+def test_run_folder_holds_every_artefact(trained):
+    expected = ["checkpoints/last.ckpt", "export/config.json", "export/model.safetensors", "export/vocab.json",
+                "export/preprocessor_config.json", "vocab.json", "config.yaml", "metrics.csv", "curves.png",
+                "split/train.jsonl", "split/val.jsonl", "split/test.jsonl", "validation.json", "results.json",
+                "git_commit.txt", "vocab_coverage.json"]  # fmt: skip
+    missing = [name for name in expected if not (trained / name).exists()]
+    assert not missing
+    assert list((trained / "checkpoints").glob("best-step=*.ckpt"))
+    results = json.loads((trained / "results.json").read_text())
+    assert {"val/wer", "test/wer", "test/cer", "before/test/wer"} <= set(results)
+    assert (trained / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((trained / "validation.json").read_text())[0]["kept"] == 24
+
+
+def test_export_loads_with_hugging_face(trained):
+    model = Wav2Vec2ForCTC.from_pretrained(trained / "export")
+    processor = Wav2Vec2Processor.from_pretrained(trained / "export")
+    vocab = json.loads((trained / "vocab.json").read_text(encoding="utf-8"))
+    assert model.lm_head.out_features == len(vocab) == len(processor.tokenizer)
+
+
+@pytest.mark.parametrize("target", ["checkpoints/last.ckpt", "export"])
+def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
+    result = run("evaluate.py", f"model_path={trained / target}", *corpus_args(corpus), f"paths.runs_dir={tmp_path}",
+                 "run_name=ev", "batch_size=4")  # fmt: skip
+    rows = [json.loads(x) for x in (tmp_path / "evaluate" / "ev" / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and set(rows[0]) == {"id", "reference", "hypothesis", "wer"}
+    metrics = json.loads((tmp_path / "evaluate" / "ev" / "metrics.json").read_text())
+    assert f"WER {metrics['wer']:.4f}" in result.stdout

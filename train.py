@@ -1,0 +1,15 @@
+"""Train a wav2vec 2.0 CTC model: ``python train.py [model=...] [data=...] [trainer=...]``."""
+
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float:
+    from vasr.pipeline import run_job
+
+    return run_job(cfg)
+
+
+if __name__ == "__main__":
+    main()

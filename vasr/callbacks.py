@@ -1,0 +1,45 @@
+"""Lightning callbacks: step checkpoints that survive crashes, and audio throughput."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import lightning as L
+
+
+class StepCheckpoint(L.Callback):
+    """Writes ``last.ckpt`` every N optimizer steps, at the end of fit and on an exception.
+
+    Lightning saves through a temporary file and a rename, so a crash while saving leaves the
+    previous ``last.ckpt`` intact.
+    """
+
+    def __init__(self, folder: str | Path, every_n_steps: int | None) -> None:
+        self.path = Path(folder) / "last.ckpt"
+        self.every_n_steps = every_n_steps
+        self._saved_step = -1
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
+        step = trainer.global_step
+        if self.every_n_steps and step and step % self.every_n_steps == 0 and step != self._saved_step:
+            trainer.save_checkpoint(self.path)
+            self._saved_step = step
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.save_checkpoint(self.path)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if trainer.global_step:
+            trainer.save_checkpoint(self.path)
+
+
+class Throughput(L.Callback):
+    """Logs audio seconds trained per wall-clock second (all ranks together)."""
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: dict, *args) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch: dict, *args) -> None:
+        seconds = batch["input_lengths"].sum().item() / 16000 * trainer.world_size
+        pl_module.log("train/audio_seconds_per_second", seconds / (time.perf_counter() - self._start), batch_size=1)

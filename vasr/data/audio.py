@@ -1,0 +1,75 @@
+"""Audio I/O with soundfile and soxr: headers for durations, per-item reads for batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SAMPLE_RATE = 16000
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed."""
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    if rate != sample_rate:
+        audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
+    return audio
+
+
+def standardize(audio: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance, as ``Wav2Vec2FeatureExtractor(do_normalize=True)`` does."""
+    return (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
+
+
+class DurationCache:
+    """Durations read from file headers, remembered by (size, mtime) in a JSON file between runs."""
+
+    def __init__(self, cache_file: str | Path | None = None) -> None:
+        self.cache_file = Path(cache_file) if cache_file else None
+        self._entries: dict[str, list] = {}
+        if self.cache_file and self.cache_file.exists():
+            try:
+                self._entries = json.loads(self.cache_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._entries = {}  # a damaged cache is rebuilt, never trusted
+        self._dirty = False
+
+    @staticmethod
+    def default_file(audio_dir: str | Path) -> Path:
+        """One cache file per audio folder under ``$XDG_CACHE_HOME/vasr`` (the data folder may be read-only)."""
+        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vasr"
+        digest = hashlib.sha1(str(Path(audio_dir).resolve()).encode()).hexdigest()[:16]
+        return root / f"durations-{digest}.json"
+
+    def duration(self, path: Path) -> tuple[float, int, int]:
+        """(seconds, sample rate, channels) from the header; raises ``RuntimeError`` if not audio."""
+        stat = path.stat()
+        key = str(path)
+        entry = self._entries.get(key)
+        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+            return entry[2], entry[3], entry[4]
+        info = sf.info(str(path))
+        seconds = info.frames / info.samplerate if info.samplerate else 0.0
+        self._entries[key] = [stat.st_size, stat.st_mtime_ns, seconds, info.samplerate, info.channels]
+        self._dirty = True
+        return seconds, info.samplerate, info.channels
+
+    def save(self) -> None:
+        """Write the cache if anything new was read; failures to write only cost the next run time."""
+        if not (self.cache_file and self._dirty):
+            return
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._entries), encoding="utf-8")
+            tmp.replace(self.cache_file)
+            self._dirty = False
+        except OSError:
+            pass

@@ -1,0 +1,59 @@
+"""Train/validation/test splits: seeded from one manifest, or given as separate manifests."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from vasr.data.manifest import Item, ValidationReport, read_manifest
+
+SPLITS = ("train", "val", "test")
+
+
+def random_split(items: list[Item], val: float, test: float, seed: int) -> dict[str, list[Item]]:
+    """Seeded split by ratio; each item lands in exactly one split."""
+    if not 0 <= val + test < 1:
+        raise ValueError(f"val ({val}) + test ({test}) must be in [0, 1)")
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    n_val, n_test = round(len(items) * val), round(len(items) * test)
+    picks = {"val": order[:n_val], "test": order[n_val : n_val + n_test], "train": order[n_val + n_test :]}
+    return {name: [items[i] for i in sorted(picks[name])] for name in SPLITS}
+
+
+def load_splits(
+    manifest: str | Path,
+    audio_dir: str | Path | None,
+    *,
+    val_manifest: str | Path | None = None,
+    test_manifest: str | Path | None = None,
+    val_ratio: float = 0.1,
+    test_ratio: float = 0.1,
+    seed: int = 0,
+    **read_options,
+) -> tuple[dict[str, list[Item]], list[ValidationReport]]:
+    """Validate the manifest(s) and return items per split plus one report per manifest read."""
+    items, report = read_manifest(manifest, audio_dir, **read_options)
+    reports = [report]
+    if val_manifest is None and test_manifest is None:
+        return random_split(items, val_ratio, test_ratio, seed), reports
+    splits = {"train": items, "val": [], "test": []}
+    for name, path in (("val", val_manifest), ("test", test_manifest)):
+        if path is not None:
+            # Evaluation splits keep long utterances: filtering them would flatter the scores.
+            options = {**read_options, "min_duration": None, "max_duration": None}
+            splits[name], extra = read_manifest(path, audio_dir, **options)
+            reports.append(extra)
+    return splits, reports
+
+
+def write_splits(splits: dict[str, list[Item]], folder: str | Path) -> None:
+    """Save each split as a manifest of its items, reusable as ``data.val_manifest`` etc."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, items in splits.items():
+        with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+            for item in items:
+                record = {"id": item.id, "sentence": item.sentence, "file": item.path, "duration": item.duration}
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")

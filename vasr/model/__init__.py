@@ -1,0 +1,1 @@
+"""wav2vec 2.0 CTC models: building, loading, decoding and the LightningModule."""

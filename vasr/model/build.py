@@ -1,0 +1,89 @@
+"""Where a Wav2Vec2ForCTC comes from: a config built here, or ``from_pretrained`` of a hub id or folder."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+
+from vasr.text.vocab import pretrained_tokens
+
+log = logging.getLogger(__name__)
+
+# SpecAugment and regularisation knobs that may be overridden from config on any model.
+TUNABLE = (
+    "mask_time_prob", "mask_time_length", "mask_feature_prob", "mask_feature_length",
+    "layerdrop", "hidden_dropout", "attention_dropout", "activation_dropout", "feat_proj_dropout", "final_dropout",
+)  # fmt: skip
+
+
+class PretrainedUnavailable(RuntimeError):
+    """A pretrained checkpoint could not be loaded (offline, wrong id, or not a wav2vec2 checkpoint)."""
+
+
+def ctc_settings(vocab: Mapping[str, int], pad_token: str) -> dict:
+    """The CTC head settings every vasr model shares: vocabulary size, blank = pad, mean loss, no inf."""
+    return {
+        "vocab_size": len(vocab),
+        "pad_token_id": vocab[pad_token],
+        "ctc_loss_reduction": "mean",
+        "ctc_zero_infinity": True,
+    }
+
+
+def build_from_config(architecture: Mapping, vocab: Mapping[str, int], pad_token: str, **overrides) -> Wav2Vec2ForCTC:
+    """A freshly initialised model (``model=tiny``): nothing pretrained, so its feature encoder trains too."""
+    config = Wav2Vec2Config(**{**dict(architecture), **ctc_settings(vocab, pad_token), **overrides})
+    return Wav2Vec2ForCTC(config)
+
+
+def pretrained_vocab(source: str) -> dict[str, int] | None:
+    """The tokenizer vocabulary of a checkpoint, or None when it ships no tokenizer (e.g. facebook/wav2vec2-base)."""
+    try:
+        return Wav2Vec2CTCTokenizer.from_pretrained(source).get_vocab()
+    except (OSError, ValueError, TypeError) as error:
+        log.warning("no CTC tokenizer in %s (%s)", source, error.__class__.__name__)
+        return None
+
+
+def load_pretrained(
+    source: str, vocab: Mapping[str, int], pad_token: str, old_vocab: Mapping[str, int] | None = None, **overrides
+) -> Wav2Vec2ForCTC:
+    """``from_pretrained`` with the new vocabulary size; ``lm_head`` rows of tokens both vocabularies share are kept."""
+    try:
+        old = Wav2Vec2ForCTC.from_pretrained(source)
+    except OSError as error:
+        hint = "" if Path(source).exists() else (
+            f" If this machine is offline, download the checkpoint elsewhere (e.g. `hf download {source} "
+            f"--local-dir DIR`), copy it here and set model.pretrained=DIR."
+        )
+        raise PretrainedUnavailable(f"could not load pretrained model {source!r}: {error}.{hint}") from error
+    config = old.config
+    for key, value in {**ctc_settings(vocab, pad_token), **overrides}.items():
+        setattr(config, key, value)
+    model = Wav2Vec2ForCTC(config)
+    state = {k: v for k, v in old.state_dict().items() if not k.startswith("lm_head.")}
+    model.load_state_dict(state, strict=False)
+    if old_vocab is not None and hasattr(old, "lm_head"):
+        kept = remap_lm_head(old.lm_head, model.lm_head, old_vocab, vocab)
+        log.info("kept %d of %d lm_head rows from %s", kept, len(vocab), source)
+    return model
+
+
+def remap_lm_head(
+    old: torch.nn.Linear, new: torch.nn.Linear, old_vocab: Mapping[str, int], new_vocab: Mapping[str, int]
+) -> int:
+    """Copy the output rows of tokens present in both vocabularies; new tokens keep their fresh init."""
+    old_ids = pretrained_tokens(old_vocab)
+    kept = 0
+    with torch.no_grad():
+        for token, new_id in new_vocab.items():
+            old_id = old_ids.get(token)
+            if old_id is not None and old_id < old.out_features:
+                new.weight[new_id] = old.weight[old_id]
+                new.bias[new_id] = old.bias[old_id]
+                kept += 1
+    return kept

@@ -1,0 +1,60 @@
+"""Hugging Face folders from Lightning checkpoints, and loading either back for inference."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC, Wav2Vec2Processor
+
+from vasr.text.vocab import make_tokenizer, save_vocab
+
+
+def processor_for(tokenizer: Wav2Vec2CTCTokenizer, config: Wav2Vec2Config) -> Wav2Vec2Processor:
+    """The processor users load with ``Wav2Vec2Processor.from_pretrained``: 16 kHz, normalised input."""
+    extractor = Wav2Vec2FeatureExtractor(
+        feature_size=1,
+        sampling_rate=16000,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=config.feat_extract_norm == "layer",
+    )
+    return Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer)
+
+
+def export_folder(model: Wav2Vec2ForCTC, tokenizer: Wav2Vec2CTCTokenizer, folder: str | Path) -> Path:
+    """``save_pretrained`` of model and processor, so the Hugging Face loaders read it back."""
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    processor_for(tokenizer, model.config).save_pretrained(folder)
+    return folder
+
+
+def load_checkpoint(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
+    """Model and tokenizer from a vasr Lightning checkpoint (which carries config and vocabulary)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    if "vasr" not in checkpoint:
+        raise ValueError(f"{path}: not a vasr checkpoint (no model config or vocabulary inside)")
+    model = Wav2Vec2ForCTC(Wav2Vec2Config.from_dict(checkpoint["vasr"]["config"]))
+    state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+    model.load_state_dict(state)
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = make_tokenizer(save_vocab(checkpoint["vasr"]["vocab"], tmp))
+    return model, tokenizer
+
+
+def load_for_inference(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
+    """A ``.ckpt`` file or an exported/pretrained folder (or hub id), in eval mode."""
+    if str(path).endswith(".ckpt"):
+        model, tokenizer = load_checkpoint(path)
+    else:
+        model = Wav2Vec2ForCTC.from_pretrained(str(path))
+        tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(path))
+    return model.eval(), tokenizer
+
+
+def read_vocab(folder: str | Path) -> dict[str, int]:
+    """The ``vocab.json`` of a folder."""
+    return json.loads((Path(folder) / "vocab.json").read_text(encoding="utf-8"))

@@ -1,0 +1,121 @@
+"""The LightningModule: Wav2Vec2ForCTC trained with CTC, scored by greedy decoding and jiwer."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+import torch.distributed as dist
+from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+
+from vasr.model.decode import greedy_decode
+from vasr.model.metrics import error_rates
+
+
+def lr_lambda(schedule: str, warmup_steps: int, total_steps: int):
+    """Linear warm-up, then ``linear`` or ``cosine`` decay to zero, or ``constant``."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        if schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        if schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        if schedule == "linear":
+            return 1.0 - progress
+        raise ValueError(f"unknown lr schedule {schedule!r}: linear, cosine or constant")
+
+    return factor
+
+
+class CTCModule(L.LightningModule):
+    """Wraps a Wav2Vec2ForCTC; the checkpoint carries its config and vocabulary so it reloads alone."""
+
+    def __init__(
+        self,
+        model: Wav2Vec2ForCTC,
+        tokenizer: Wav2Vec2CTCTokenizer,
+        lr: float = 1e-4,
+        weight_decay: float = 0.005,
+        warmup_steps: int = 1000,
+        schedule: str = "linear",
+        freeze_feature_encoder: bool = True,
+        gradient_checkpointing: bool = False,
+        sample_predictions: int = 8,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.save_hyperparameters(ignore=["model", "tokenizer"])
+        if freeze_feature_encoder:
+            model.freeze_feature_encoder()
+        if gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+        self.skipped_batches = 0
+        self._rows: list[tuple[str, str, str]] = []
+        self.last_predictions: list[tuple[str, str, str]] = []
+
+    def forward(self, batch: dict) -> Any:
+        return self.model(
+            input_values=batch["input_values"], attention_mask=batch.get("attention_mask"), labels=batch.get("labels")
+        )
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
+        loss = self(batch).loss
+        if not torch.isfinite(loss):
+            # A NaN/inf batch (e.g. a label longer than its frames without zero_infinity) is skipped, not fatal.
+            self.skipped_batches += 1
+            self.log("train/skipped_batches", float(self.skipped_batches))
+            return None
+        seconds = batch["input_lengths"].sum().item() / 16000
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["ids"]))
+        self.log("train/audio_seconds", seconds, reduce_fx="sum", batch_size=1)
+        self.log("lr", self.optimizers().param_groups[0]["lr"], prog_bar=False)
+        return loss
+
+    def _evaluate(self, batch: dict, stage: str) -> None:
+        output = self(batch)
+        hyps = greedy_decode(self.model, self.tokenizer, output.logits, batch["input_lengths"])
+        self._rows += list(zip(batch["ids"], batch["texts"], hyps, strict=True))
+        self.log(f"{stage}/loss", output.loss, sync_dist=True, batch_size=len(batch["ids"]))
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def _epoch_end(self, stage: str) -> None:
+        rows = self._rows
+        if dist.is_available() and dist.is_initialized() and self.trainer.world_size > 1:
+            gathered: list[list] = [None] * self.trainer.world_size  # type: ignore[list-item]
+            dist.all_gather_object(gathered, rows)
+            rows = [row for part in gathered for row in part]
+        rates = error_rates(rows)
+        self.log(f"{stage}/wer", rates["wer"], prog_bar=True)
+        self.log(f"{stage}/cer", rates["cer"], prog_bar=stage == "val")
+        self.log(f"{stage}/utterances", float(rates["utterances"]))
+        self.last_predictions = sorted(set(rows))[: self.hparams.sample_predictions]
+        self._rows = []
+
+    def on_validation_epoch_end(self) -> None:
+        self._epoch_end("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._epoch_end("test")
+
+    def configure_optimizers(self):
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        total = int(self.trainer.estimated_stepping_batches)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lr_lambda(self.hparams.schedule, self.hparams.warmup_steps, total)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["vasr"] = {"config": self.model.config.to_dict(), "vocab": self.tokenizer.get_vocab()}

@@ -1,0 +1,234 @@
+"""The training run behind ``train.py``: corpus -> vocabulary -> model -> fit -> export -> test."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+
+from vasr.callbacks import StepCheckpoint, Throughput
+from vasr.data.datamodule import SpeechDataModule
+from vasr.data.manifest import Item
+from vasr.data.splits import load_splits, write_splits
+from vasr.data.synth import write_corpus
+from vasr.model.build import build_from_config, load_pretrained, pretrained_vocab
+from vasr.model.export import export_folder, load_checkpoint
+from vasr.model.module import CTCModule
+from vasr.plots import plot_curves
+from vasr.text.normalize import DEFAULT_DROP
+from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab, uncovered
+
+log = logging.getLogger("vasr")
+
+
+def run_dir(cfg: DictConfig) -> Path:
+    """The one folder of this run; DDP children get the parent's through ``VASR_RUN_DIR``.
+
+    Lightning re-launches the script per rank with Hydra overrides that would re-resolve
+    ``${now:}`` and sweep folders; pinning the folder (and run name) in the environment keeps
+    every rank writing into the same place.
+    """
+    folder = os.environ.get("VASR_RUN_DIR") or (
+        HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else cfg.paths.output_dir
+    )
+    if rank_zero_only.rank == 0 and "LOCAL_RANK" not in os.environ:
+        os.environ["VASR_RUN_DIR"] = str(folder)
+        os.environ["VASR_RUN_NAME"] = str(cfg.run_name)
+    return Path(folder)
+
+
+def git_commit() -> str | None:
+    """The commit of the code that ran, stored with the run."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            cwd=Path(__file__).parent, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def ensure_corpus(data: DictConfig) -> None:
+    """Synthesise the demo corpus on first use (rank 0 only; other ranks start after it)."""
+    if data.get("synthesize") and not Path(data.manifest).exists() and rank_zero_only.rank == 0:
+        log.info("demo corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
+        write_corpus(Path(data.manifest).parent, data.synthesize.num, data.synthesize.seed)
+
+
+def read_options(data: DictConfig) -> dict:
+    """Keyword arguments of ``read_manifest`` from the data config."""
+    return {
+        "numbers": data.numbers,
+        "drop": DEFAULT_DROP if data.drop is None else data.drop,
+        "skip_bad": data.skip_bad,
+        "min_duration": data.min_duration,
+        "max_duration": data.max_duration,
+    }
+
+
+def prepare_data(cfg: DictConfig, folder: Path) -> dict[str, list[Item]]:
+    """Validate the corpus before any step; write the validation report and the split (rank 0)."""
+    data = cfg.data
+    ensure_corpus(data)
+    splits, reports = load_splits(
+        data.manifest, data.audio_dir, val_manifest=data.val_manifest, test_manifest=data.test_manifest,
+        val_ratio=data.val_ratio, test_ratio=data.test_ratio, seed=cfg.seed, **read_options(data),
+    )  # fmt: skip
+    for report in reports:
+        log.info("validation: %s", report.summary())
+    if rank_zero_only.rank == 0:
+        write_splits(splits, folder / "split")
+        (folder / "validation.json").write_text(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=1))
+    log.info("split: %s", ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+    return splits
+
+
+def prepare_vocab(cfg: DictConfig, splits: dict[str, list[Item]], folder: Path) -> tuple[dict[str, int], dict | None]:
+    """Vocabulary by strategy from the training split only; coverage of val/test written and logged."""
+    strategy = cfg.vocab.strategy
+    source = cfg.model.pretrained
+    old_vocab = pretrained_vocab(source) if source else None
+    if strategy == "union" and old_vocab is None:
+        log.warning("vocab=union without a pretrained tokenizer: using the training split's characters only")
+        strategy = "corpus"
+    vocab = build_vocab(strategy, (item.text for item in splits["train"]), old_vocab)
+    coverage = {name: dict(uncovered(vocab, (i.text for i in splits[name]))) for name in ("val", "test")}
+    for name, missing in coverage.items():
+        if missing:
+            log.warning("%s text has characters the vocabulary lacks (decoded as [UNK]): %s", name, missing)
+    if rank_zero_only.rank == 0:
+        save_vocab(vocab, folder)
+        (folder / "vocab_coverage.json").write_text(json.dumps(coverage, ensure_ascii=False, indent=1))
+    return vocab, old_vocab
+
+
+def build_module(cfg: DictConfig, vocab: dict[str, int], old_vocab: dict | None) -> CTCModule:
+    """The LightningModule for ``cfg.model`` over ``vocab``."""
+    model_cfg = cfg.model
+    overrides = OmegaConf.to_container(model_cfg.overrides or {}, resolve=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = make_tokenizer(save_vocab(vocab, tmp))
+    if model_cfg.pretrained:
+        model = load_pretrained(model_cfg.pretrained, vocab, PAD, old_vocab, **overrides)
+    else:
+        architecture = OmegaConf.to_container(model_cfg.architecture, resolve=True)
+        model = build_from_config(architecture, vocab, PAD, **overrides)
+    optimizer = model_cfg.optimizer
+    return CTCModule(
+        model, tokenizer, lr=optimizer.lr, weight_decay=optimizer.weight_decay, warmup_steps=optimizer.warmup_steps,
+        schedule=optimizer.schedule, freeze_feature_encoder=model_cfg.freeze_feature_encoder,
+        gradient_checkpointing=model_cfg.gradient_checkpointing,
+    )  # fmt: skip
+
+
+def build_loggers(cfg: DictConfig, folder: Path) -> list[Logger]:
+    """metrics.csv always; W&B (offline unless set online) when ``logger=wandb``."""
+    loggers: list[Logger] = [CSVLogger(folder, name="", version="")]
+    wandb_cfg = cfg.logger.get("wandb")
+    if wandb_cfg and wandb_cfg.mode != "disabled":
+        from lightning.pytorch.loggers import WandbLogger
+
+        group = wandb_cfg.group or (Path(folder).parent.name if "sweep" in str(folder) else None)
+        resume_id = (folder / "wandb_id.txt").read_text().strip() if (folder / "wandb_id.txt").exists() else None
+        logger = WandbLogger(
+            project=wandb_cfg.project, name=cfg.run_name, group=group, tags=list(wandb_cfg.tags), mode=wandb_cfg.mode,
+            save_dir=str(folder), id=resume_id, resume="allow" if resume_id else None,
+            config=OmegaConf.to_container(cfg, resolve=True),
+        )  # fmt: skip
+        if rank_zero_only.rank == 0:
+            (folder / "wandb_id.txt").write_text(logger.version or "")
+        loggers.append(logger)
+    return loggers
+
+
+def resolve_ckpt(cfg: DictConfig, folder: Path) -> str | None:
+    """``ckpt_path=last`` means this run folder's last checkpoint."""
+    if cfg.ckpt_path == "last":
+        path = folder / "checkpoints" / "last.ckpt"
+        if not path.exists():
+            raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")
+        return str(path)
+    return cfg.ckpt_path
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, export and test one run; returns its final metrics (the sweeper reads ``optimized_metric``)."""
+    folder = run_dir(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.seed, workers=True)
+    if rank_zero_only.rank == 0:
+        OmegaConf.save(cfg, folder / "config.yaml", resolve=True)
+        (folder / "git_commit.txt").write_text(f"{git_commit()}\n")
+    splits = prepare_data(cfg, folder)
+    vocab, old_vocab = prepare_vocab(cfg, splits, folder)
+    module = build_module(cfg, vocab, old_vocab)
+    data = cfg.data
+    batch_size = cfg.model.get("batch_size") or data.batch_size
+    datamodule = SpeechDataModule(
+        splits, module.tokenizer, batch_size=batch_size, max_seconds=None if batch_size else data.max_seconds,
+        eval_batch_size=data.eval_batch_size, num_workers=data.num_workers, seed=cfg.seed,
+        return_attention_mask=module.model.config.feat_extract_norm == "layer",
+    )  # fmt: skip
+    trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    every_n_steps = trainer_cfg.pop("checkpoint_every_n_steps")
+    ckpt_dir = folder / "checkpoints"
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best-{step}", monitor="val/wer", mode="min", save_top_k=1)
+    trainer = L.Trainer(
+        **trainer_cfg, default_root_dir=str(folder), logger=build_loggers(cfg, folder), use_distributed_sampler=False,
+        callbacks=[best, StepCheckpoint(ckpt_dir, every_n_steps), Throughput(), RichProgressBar()],
+    )  # fmt: skip
+    results: dict[str, float] = {}
+    if cfg.test_before_fit:
+        results |= {f"before/{k}": v for k, v in trainer.test(module, datamodule, verbose=False)[0].items()}
+    trainer.fit(module, datamodule, ckpt_path=resolve_ckpt(cfg, folder))
+    best_path = best.best_model_path or str(ckpt_dir / "last.ckpt")
+    results["val/wer"] = float(best.best_model_score) if best.best_model_score is not None else float("nan")
+    if cfg.test_after_fit and splits["test"]:
+        results |= trainer.test(module, datamodule, ckpt_path=best_path, verbose=False)[0]
+    if trainer.is_global_zero:
+        model, tokenizer = load_checkpoint(best_path)
+        export_folder(model, tokenizer, folder / "export")
+        metrics_csv = folder / "metrics.csv"
+        if metrics_csv.exists():
+            plot_curves(metrics_csv, folder / "curves.png")
+        results["skipped_batches"] = module.skipped_batches
+        (folder / "results.json").write_text(json.dumps(results, indent=1))
+        (folder / "predictions_sample.json").write_text(
+            json.dumps(module.last_predictions, ensure_ascii=False, indent=1)
+        )
+        summary = ", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float))
+        print(f"\nrun folder: {folder}\nbest checkpoint: {best_path}\nexported model: {folder / 'export'}\n{summary}")
+    return results
+
+
+def run_job(cfg: DictConfig) -> float:
+    """``train.py``'s job: the metric the sweeper minimises. In a sweep a failing job is recorded in its
+    folder (``failed.txt``) and scores +inf, so one bad combination does not end the sweep."""
+    from hydra.types import RunMode
+
+    in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    try:
+        return float(train(cfg).get(cfg.optimized_metric, float("nan")))
+    except Exception:
+        if not in_sweep:
+            raise
+        import traceback
+
+        folder = run_dir(cfg)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "failed.txt").write_text(traceback.format_exc().strip().splitlines()[-1] + "\n" + traceback.format_exc())
+        log.exception("job %s failed; the sweep goes on", cfg.run_name)
+        return float("inf")
+    finally:
+        os.environ.pop("VASR_RUN_DIR", None)
+        os.environ.pop("VASR_RUN_NAME", None)
