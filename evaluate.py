@@ -1,4 +1,4 @@
-"""Score a model: ``python evaluate.py model_path=CKPT_OR_FOLDER [data=soict data.manifest=PATH data.audio_dir=DIR]``."""
+"""Score a model: ``python evaluate.py model_path=CKPT_OR_FOLDER [data=soict data.manifest=PATH ...]``."""
 
 import hydra
 from omegaconf import DictConfig

@@ -33,8 +33,10 @@ def test_reference_recipe_numbers():
     cfg = compose_train(["model=nguyenvulebinh", "trainer=gpu", "trainer.devices=2"])
     assert cfg.model.pretrained == "nguyenvulebinh/wav2vec2-base-vietnamese-250h"
     assert (cfg.model.optimizer.lr, cfg.model.optimizer.weight_decay, cfg.model.optimizer.warmup_steps) == (
-        1e-4, 0.005, 1000,
-    )  # fmt: skip
+        1e-4,
+        0.005,
+        1000,
+    )
     assert cfg.model.batch_size == 16 and cfg.model.gradient_checkpointing and cfg.model.freeze_feature_encoder
     assert cfg.trainer.precision == "16-mixed" and cfg.trainer.devices == 2
     assert cfg.vocab.strategy == "union"

@@ -20,8 +20,16 @@ QUICK = ["model=micro", "logger=csv", "trainer.val_check_interval=2", "data.max_
 
 
 def test_ddp_two_processes_one_run_folder_whole_val_set(corpus, tmp_path):
-    run("train.py", *QUICK, *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "trainer=ddp",
-        "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_steps=4")  # fmt: skip
+    run(
+        "train.py",
+        *QUICK,
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_steps=4",
+    )
     folders = [p for p in (tmp_path / "train").iterdir()]
     assert len(folders) == 1, folders
     folder = folders[0]
@@ -34,8 +42,16 @@ def test_ddp_two_processes_one_run_folder_whole_val_set(corpus, tmp_path):
 
 def test_multirun_with_a_failing_job_then_compare(corpus, tmp_path):
     sweep = tmp_path / "sweep"
-    run("train.py", "-m", *QUICK, *corpus_args(corpus), f"hydra.sweep.dir={sweep}", "trainer.max_steps=2",
-        "model.optimizer.lr=1e-3,3e-3", "model.optimizer.schedule=linear,bogus")  # fmt: skip
+    run(
+        "train.py",
+        "-m",
+        *QUICK,
+        *corpus_args(corpus),
+        f"hydra.sweep.dir={sweep}",
+        "trainer.max_steps=2",
+        "model.optimizer.lr=1e-3,3e-3",
+        "model.optimizer.schedule=linear,bogus",
+    )
     rows = write_comparison(sweep)
     assert len(rows) == 4
     assert sum(r["status"] == "done" for r in rows) == 2
@@ -47,16 +63,30 @@ def test_multirun_with_a_failing_job_then_compare(corpus, tmp_path):
 
 def test_optuna_two_trials(corpus, tmp_path):
     sweep = tmp_path / "optuna"
-    result = run("train.py", "hparams_search=optuna", "hydra.sweeper.n_trials=2", *QUICK, *corpus_args(corpus),
-                 f"hydra.sweep.dir={sweep}", "trainer.max_steps=2")  # fmt: skip
+    result = run(
+        "train.py",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        *QUICK,
+        *corpus_args(corpus),
+        f"hydra.sweep.dir={sweep}",
+        "trainer.max_steps=2",
+    )
     assert len(write_comparison(sweep)) == 2
     assert "best_value" in (sweep / "optimization_results.yaml").read_text()
     assert result.returncode == 0
 
 
 def test_wandb_offline_run_holds_config_and_metrics(corpus, tmp_path):
-    run("train.py", *[q for q in QUICK if q != "logger=csv"], "logger=wandb", *corpus_args(corpus),
-        f"paths.runs_dir={tmp_path}", "run_name=wb", "trainer.max_steps=2")  # fmt: skip
+    run(
+        "train.py",
+        *[q for q in QUICK if q != "logger=csv"],
+        "logger=wandb",
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "run_name=wb",
+        "trainer.max_steps=2",
+    )
     offline = list((tmp_path / "train" / "wb" / "wandb").glob("offline-run-*"))
     assert len(offline) == 1
     config = (offline[0] / "files" / "config.yaml").read_text()
@@ -70,15 +100,29 @@ def checkpoint_step(path: Path) -> int:
 
 
 def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_steps(corpus, tmp_path):
-    args = ["model=tiny", "logger=csv", *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "trainer.max_epochs=2",
-            "data.batch_size=1", "trainer.checkpoint_every_n_steps=1", "test_after_fit=false"]  # fmt: skip
+    args = [
+        "model=tiny",
+        "logger=csv",
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "trainer.max_epochs=2",
+        "data.batch_size=1",
+        "trainer.checkpoint_every_n_steps=1",
+        "test_after_fit=false",
+    ]
     run("train.py", *args, "run_name=whole")
     whole = checkpoint_step(tmp_path / "train" / "whole" / "checkpoints" / "last.ckpt")
     assert whole == 24  # 12 training utterances, batch 1, 2 epochs
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VASR_")}
-    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, "run_name=killed"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args, "run_name=killed"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     last = tmp_path / "train" / "killed" / "checkpoints" / "last.ckpt"
     deadline = time.time() + 300
     while time.time() < deadline:

@@ -26,23 +26,53 @@ def run(script: str, *overrides: str, cwd: Path = ROOT) -> subprocess.CompletedP
 
 
 def corpus_args(corpus: Path) -> list[str]:
-    return ["data=soict", f"data.manifest={corpus / 'manifest.jsonl'}", f"data.audio_dir={corpus / 'audio'}",
-            "data.val_ratio=0.25", "data.test_ratio=0.25", "data.num_workers=0"]  # fmt: skip
+    return [
+        "data=soict",
+        f"data.manifest={corpus / 'manifest.jsonl'}",
+        f"data.audio_dir={corpus / 'audio'}",
+        "data.val_ratio=0.25",
+        "data.test_ratio=0.25",
+        "data.num_workers=0",
+    ]
 
 
 @pytest.fixture(scope="module")
 def trained(corpus, tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("runs")
-    run("train.py", "model=micro", "logger=csv", *corpus_args(corpus), f"paths.runs_dir={runs}", "run_name=e2e",
-        "trainer.max_steps=4", "trainer.val_check_interval=2", "data.max_seconds=20", "test_before_fit=true")  # fmt: skip
+    run(
+        "train.py",
+        "model=micro",
+        "logger=csv",
+        *corpus_args(corpus),
+        f"paths.runs_dir={runs}",
+        "run_name=e2e",
+        "trainer.max_steps=4",
+        "trainer.val_check_interval=2",
+        "data.max_seconds=20",
+        "test_before_fit=true",
+    )
     return runs / "train" / "e2e"
 
 
 def test_run_folder_holds_every_artefact(trained):
-    expected = ["checkpoints/last.ckpt", "export/config.json", "export/model.safetensors", "export/vocab.json",
-                "export/preprocessor_config.json", "vocab.json", "config.yaml", "metrics.csv", "curves.png",
-                "split/train.jsonl", "split/val.jsonl", "split/test.jsonl", "validation.json", "results.json",
-                "git_commit.txt", "vocab_coverage.json"]  # fmt: skip
+    expected = [
+        "checkpoints/last.ckpt",
+        "export/config.json",
+        "export/model.safetensors",
+        "export/vocab.json",
+        "export/preprocessor_config.json",
+        "vocab.json",
+        "config.yaml",
+        "metrics.csv",
+        "curves.png",
+        "split/train.jsonl",
+        "split/val.jsonl",
+        "split/test.jsonl",
+        "validation.json",
+        "results.json",
+        "git_commit.txt",
+        "vocab_coverage.json",
+    ]
     missing = [name for name in expected if not (trained / name).exists()]
     assert not missing
     assert list((trained / "checkpoints").glob("best-step=*.ckpt"))
@@ -61,8 +91,14 @@ def test_export_loads_with_hugging_face(trained):
 
 @pytest.mark.parametrize("target", ["checkpoints/last.ckpt", "export"])
 def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
-    result = run("evaluate.py", f"model_path={trained / target}", *corpus_args(corpus), f"paths.runs_dir={tmp_path}",
-                 "run_name=ev", "batch_size=4")  # fmt: skip
+    result = run(
+        "evaluate.py",
+        f"model_path={trained / target}",
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "run_name=ev",
+        "batch_size=4",
+    )
     rows = [json.loads(x) for x in (tmp_path / "evaluate" / "ev" / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and set(rows[0]) == {"id", "reference", "hypothesis", "wer"}
     metrics = json.loads((tmp_path / "evaluate" / "ev" / "metrics.json").read_text())

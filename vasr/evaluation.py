@@ -49,9 +49,15 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     ensure_corpus(cfg.data)
     data = cfg.data
     splits, reports = load_splits(
-        data.manifest, data.audio_dir, val_manifest=data.val_manifest, test_manifest=data.test_manifest,
-        val_ratio=data.val_ratio, test_ratio=data.test_ratio, seed=cfg.seed, **read_options(data),
-    )  # fmt: skip
+        data.manifest,
+        data.audio_dir,
+        val_manifest=data.val_manifest,
+        test_manifest=data.test_manifest,
+        val_ratio=data.val_ratio,
+        test_ratio=data.test_ratio,
+        seed=cfg.seed,
+        **read_options(data),
+    )
     for report in reports:
         log.info("validation: %s", report.summary())
     items = [i for name in ("train", "val", "test") for i in splits[name]] if cfg.split == "all" else splits[cfg.split]

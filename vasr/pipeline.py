@@ -51,9 +51,13 @@ def git_commit() -> str | None:
     """The commit of the code that ran, stored with the run."""
     try:
         return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-            cwd=Path(__file__).parent, timeout=10,
-        ).stdout.strip()  # fmt: skip
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -81,14 +85,22 @@ def prepare_data(cfg: DictConfig, folder: Path) -> dict[str, list[Item]]:
     data = cfg.data
     ensure_corpus(data)
     splits, reports = load_splits(
-        data.manifest, data.audio_dir, val_manifest=data.val_manifest, test_manifest=data.test_manifest,
-        val_ratio=data.val_ratio, test_ratio=data.test_ratio, seed=cfg.seed, **read_options(data),
-    )  # fmt: skip
+        data.manifest,
+        data.audio_dir,
+        val_manifest=data.val_manifest,
+        test_manifest=data.test_manifest,
+        val_ratio=data.val_ratio,
+        test_ratio=data.test_ratio,
+        seed=cfg.seed,
+        **read_options(data),
+    )
     for report in reports:
         log.info("validation: %s", report.summary())
     if rank_zero_only.rank == 0:
         write_splits(splits, folder / "split")
-        (folder / "validation.json").write_text(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=1))
+        (folder / "validation.json").write_text(
+            json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=1)
+        )
     log.info("split: %s", ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
     return splits
 
@@ -125,10 +137,15 @@ def build_module(cfg: DictConfig, vocab: dict[str, int], old_vocab: dict | None)
         model = build_from_config(architecture, vocab, PAD, **overrides)
     optimizer = model_cfg.optimizer
     return CTCModule(
-        model, tokenizer, lr=optimizer.lr, weight_decay=optimizer.weight_decay, warmup_steps=optimizer.warmup_steps,
-        schedule=optimizer.schedule, freeze_feature_encoder=model_cfg.freeze_feature_encoder,
+        model,
+        tokenizer,
+        lr=optimizer.lr,
+        weight_decay=optimizer.weight_decay,
+        warmup_steps=optimizer.warmup_steps,
+        schedule=optimizer.schedule,
+        freeze_feature_encoder=model_cfg.freeze_feature_encoder,
         gradient_checkpointing=model_cfg.gradient_checkpointing,
-    )  # fmt: skip
+    )
 
 
 def build_loggers(cfg: DictConfig, folder: Path) -> list[Logger]:
@@ -141,10 +158,16 @@ def build_loggers(cfg: DictConfig, folder: Path) -> list[Logger]:
         group = wandb_cfg.group or (Path(folder).parent.name if "sweep" in str(folder) else None)
         resume_id = (folder / "wandb_id.txt").read_text().strip() if (folder / "wandb_id.txt").exists() else None
         logger = WandbLogger(
-            project=wandb_cfg.project, name=cfg.run_name, group=group, tags=list(wandb_cfg.tags), mode=wandb_cfg.mode,
-            save_dir=str(folder), id=resume_id, resume="allow" if resume_id else None,
+            project=wandb_cfg.project,
+            name=cfg.run_name,
+            group=group,
+            tags=list(wandb_cfg.tags),
+            mode=wandb_cfg.mode,
+            save_dir=str(folder),
+            id=resume_id,
+            resume="allow" if resume_id else None,
             config=OmegaConf.to_container(cfg, resolve=True),
-        )  # fmt: skip
+        )
         if rank_zero_only.rank == 0:
             (folder / "wandb_id.txt").write_text(logger.version or "")
         loggers.append(logger)
@@ -175,18 +198,27 @@ def train(cfg: DictConfig) -> dict[str, float]:
     data = cfg.data
     batch_size = cfg.model.get("batch_size") or data.batch_size
     datamodule = SpeechDataModule(
-        splits, module.tokenizer, batch_size=batch_size, max_seconds=None if batch_size else data.max_seconds,
-        eval_batch_size=data.eval_batch_size, num_workers=data.num_workers, seed=cfg.seed,
+        splits,
+        module.tokenizer,
+        batch_size=batch_size,
+        max_seconds=None if batch_size else data.max_seconds,
+        eval_batch_size=data.eval_batch_size,
+        num_workers=data.num_workers,
+        seed=cfg.seed,
         return_attention_mask=module.model.config.feat_extract_norm == "layer",
-    )  # fmt: skip
+        sortagrad_epochs=data.sortagrad_epochs,
+    )
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
     every_n_steps = trainer_cfg.pop("checkpoint_every_n_steps")
     ckpt_dir = folder / "checkpoints"
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best-{step}", monitor="val/wer", mode="min", save_top_k=1)
     trainer = L.Trainer(
-        **trainer_cfg, default_root_dir=str(folder), logger=build_loggers(cfg, folder), use_distributed_sampler=False,
+        **trainer_cfg,
+        default_root_dir=str(folder),
+        logger=build_loggers(cfg, folder),
+        use_distributed_sampler=False,
         callbacks=[best, StepCheckpoint(ckpt_dir, every_n_steps), Throughput(), RichProgressBar()],
-    )  # fmt: skip
+    )
     results: dict[str, float] = {}
     if cfg.test_before_fit:
         results |= {f"before/{k}": v for k, v in trainer.test(module, datamodule, verbose=False)[0].items()}
@@ -226,7 +258,9 @@ def run_job(cfg: DictConfig) -> float:
 
         folder = run_dir(cfg)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "failed.txt").write_text(traceback.format_exc().strip().splitlines()[-1] + "\n" + traceback.format_exc())
+        (folder / "failed.txt").write_text(
+            traceback.format_exc().strip().splitlines()[-1] + "\n" + traceback.format_exc()
+        )
         log.exception("job %s failed; the sweep goes on", cfg.run_name)
         return float("inf")
     finally:

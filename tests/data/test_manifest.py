@@ -57,7 +57,7 @@ def test_skip_reports_counts_by_reason(corpus, tmp_path):
     items, report = read_manifest(path, tmp_path / "audio", skip_bad=True)
     assert [i.id for i in items] == [records[0]["id"], records[1]["id"]]
     assert report.skipped == {"not JSON": 2, "missing key": 1}
-    assert f"{path}:2: not JSON" in report.examples
+    assert report.examples[0].startswith(f"{path}:2: not JSON: Expecting property name")
     assert "skipped 2 not JSON, 1 missing key" in report.summary()
 
 
@@ -67,11 +67,13 @@ def test_unreadable_and_empty_audio(corpus, tmp_path):
     sf.write(tmp_path / "audio" / "empty.wav", np.zeros(0, np.float32), 16000)
     wav = (tmp_path / "audio" / records[0]["file"]).read_bytes()
     (tmp_path / "audio" / "cut.wav").write_bytes(wav[:30])  # truncated inside the header
-    lines = [dump({**records[0], "file": name}) for name in ("junk.wav", "empty.wav", "cut.wav")]
+    (tmp_path / "audio" / "half.wav").write_bytes(wav[: len(wav) // 2])  # truncated inside the audio
+    lines = [dump({**records[0], "file": name}) for name in ("junk.wav", "empty.wav", "cut.wav", "half.wav")]
     with pytest.raises(ManifestError, match=r"manifest.jsonl:1: audio unreadable: .*junk.wav"):
         read_manifest(write(tmp_path, lines), tmp_path / "audio")
     items, report = read_manifest(write(tmp_path, lines), tmp_path / "audio", skip_bad=True)
-    assert not items and report.skipped == {"audio unreadable": 2, "audio empty": 1}
+    assert not items and report.skipped == {"audio unreadable": 2, "audio empty": 1, "audio truncated": 1}
+    assert any("half.wav holds" in example for example in report.examples)
 
 
 def test_duration_filter_is_counted_not_silent(corpus):

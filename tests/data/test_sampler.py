@@ -59,3 +59,12 @@ def test_ddp_ranks_get_equal_batch_counts_and_cover_everything():
 def test_batch_size_or_seconds_exactly_one():
     with pytest.raises(ValueError, match="exactly one"):
         make_batches(DURATIONS, batch_size=4, max_seconds=10.0)
+
+
+def test_sortagrad_serves_the_first_epoch_shortest_first():
+    sampler = BucketBatchSampler(DURATIONS, batch_size=8, seed=1, sortagrad_epochs=1)
+    longest = [max(DURATIONS[i] for i in batch) for batch in sampler]
+    assert all(b > a * 0.98 for a, b in zip(longest, longest[1:], strict=False))  # ascending, up to the 1% jitter
+    sampler.set_epoch(1)
+    longest = [max(DURATIONS[i] for i in batch) for batch in sampler]
+    assert longest != sorted(longest)

@@ -5,8 +5,8 @@ import unicodedata
 import soundfile as sf
 
 from vasr.data.synth import write_corpus
-from vasr.data.synth.templates import ENTITY_TYPES, INTENTS
 from vasr.data.synth.corpus import plan
+from vasr.data.synth.templates import ENTITY_TYPES, INTENTS
 from vasr.text import normalize
 
 KEYS = ["id", "sentence", "intent", "sentence_annotation", "entities", "file"]
@@ -57,4 +57,5 @@ def test_templates_cover_every_intent_and_entity_type(tmp_path):
     decomposed = [r for r in records if r["sentence"] != unicodedata.normalize("NFC", r["sentence"])]
     assert decomposed, "some lines are written decomposed, like the real corpus"
     # The speech says exactly the verbalised transcript.
-    assert all(j.speech_text == normalize(r["sentence"], numbers="verbalize") for r, j in zip(records, jobs))
+    spoken = [normalize(r["sentence"], numbers="verbalize") for r in records]
+    assert [j.speech_text for j in jobs] == spoken

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,27 @@ def standardize(audio: np.ndarray) -> np.ndarray:
     return (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
 
 
+def wav_declared_frames(path: str | Path) -> int | None:
+    """Frames a RIFF/WAVE header's ``data`` chunk promises, or None for other formats.
+
+    libsndfile quietly reads a cut-off WAV as a shorter one; comparing this with the frames it
+    finds is how a truncated file is caught from the header alone.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    offset, block_align = 12, 0
+    while offset + 8 <= len(head):
+        chunk, size = head[offset : offset + 4], struct.unpack("<I", head[offset + 4 : offset + 8])[0]
+        if chunk == b"fmt " and offset + 22 <= len(head):
+            block_align = struct.unpack("<H", head[offset + 20 : offset + 22])[0]
+        if chunk == b"data":
+            return size // block_align if block_align else None
+        offset += 8 + size + (size & 1)
+    return None
+
+
 class DurationCache:
     """Durations read from file headers, remembered by (size, mtime) in a JSON file between runs."""
 
@@ -48,18 +70,23 @@ class DurationCache:
         digest = hashlib.sha1(str(Path(audio_dir).resolve()).encode()).hexdigest()[:16]
         return root / f"durations-{digest}.json"
 
-    def duration(self, path: Path) -> tuple[float, int, int]:
-        """(seconds, sample rate, channels) from the header; raises ``RuntimeError`` if not audio."""
+    def duration(self, path: Path) -> tuple[float, int, int, float]:
+        """(seconds, sample rate, channels, seconds the header promises) from the header alone.
+
+        Raises ``soundfile.LibsndfileError`` for a file that is not audio.
+        """
         stat = path.stat()
         key = str(path)
         entry = self._entries.get(key)
         if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
-            return entry[2], entry[3], entry[4]
+            return entry[2], entry[3], entry[4], entry[5]
         info = sf.info(str(path))
-        seconds = info.frames / info.samplerate if info.samplerate else 0.0
-        self._entries[key] = [stat.st_size, stat.st_mtime_ns, seconds, info.samplerate, info.channels]
+        rate = info.samplerate or 1
+        declared = wav_declared_frames(path)
+        seconds, promised = info.frames / rate, (info.frames if declared is None else declared) / rate
+        self._entries[key] = [stat.st_size, stat.st_mtime_ns, seconds, info.samplerate, info.channels, promised]
         self._dirty = True
-        return seconds, info.samplerate, info.channels
+        return seconds, info.samplerate, info.channels, promised
 
     def save(self) -> None:
         """Write the cache if anything new was read; failures to write only cost the next run time."""

@@ -42,6 +42,7 @@ class SpeechDataModule(L.LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         return_attention_mask: bool = True,
+        sortagrad_epochs: int = 0,
     ) -> None:
         super().__init__()
         self.datasets = {name: SpeechDataset(items, tokenizer) for name, items in splits.items()}
@@ -50,6 +51,7 @@ class SpeechDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.sortagrad_epochs = sortagrad_epochs
         self.collate = CTCCollator(return_attention_mask)
 
     def _batches_done(self) -> int:
@@ -67,9 +69,14 @@ class SpeechDataModule(L.LightningDataModule):
             seed=self.seed,
             rank=rank,
             world_size=world,
+            sortagrad_epochs=self.sortagrad_epochs if train else 0,
         )
-        options = {"batch_sampler": sampler, "collate_fn": self.collate, "num_workers": self.num_workers,
-                   "persistent_workers": self.num_workers > 0}  # fmt: skip
+        options = {
+            "batch_sampler": sampler,
+            "collate_fn": self.collate,
+            "num_workers": self.num_workers,
+            "persistent_workers": self.num_workers > 0,
+        }
         if train:
             return ResumableLoader(dataset, progress=self._batches_done, **options)
         return DataLoader(dataset, **options)

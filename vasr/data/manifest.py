@@ -50,10 +50,11 @@ class ValidationReport:
     resampled: int = 0
     downmixed: int = 0
 
-    def note(self, counter: Counter, reason: str, where: str, max_examples: int = 20) -> None:
+    def note(self, counter: Counter, reason: str, where: str, detail: str = "", max_examples: int = 20) -> None:
+        """Count ``reason``; keep the first examples in full (``file:line: detail``) for the report."""
         counter[reason] += 1
         if len(self.examples) < max_examples:
-            self.examples.append(f"{where}: {reason}")
+            self.examples.append(f"{where}: {detail or reason}")
 
     def to_dict(self) -> dict:
         return {
@@ -103,7 +104,7 @@ def read_manifest(
         where = f"{manifest}:{number}"
         if not skip_bad:
             raise ManifestError(f"{where}: {reason}")
-        report.note(report.skipped, reason.split(":")[0], where)
+        report.note(report.skipped, reason.split(":")[0], where, reason)
 
     with manifest.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -135,12 +136,18 @@ def read_manifest(
                 bad(f"audio file missing: {path}", number)
                 continue
             try:
-                duration, rate, channels = cache.duration(path)
+                duration, rate, channels, promised = cache.duration(path)
             except (RuntimeError, sf.LibsndfileError) as error:
                 bad(f"audio unreadable: {path} ({error})", number)
                 continue
             if duration <= 0:
                 bad(f"audio empty: {path}", number)
+                continue
+            if promised > duration + 1e-3:
+                bad(
+                    f"audio truncated: {path} holds {duration:.2f} s of the {promised:.2f} s its header declares",
+                    number,
+                )
                 continue
             where = f"{manifest}:{number}"
             if min_duration is not None and duration < min_duration:

@@ -56,7 +56,11 @@ def make_batches(
 
 
 class BucketBatchSampler(Sampler[list[int]]):
-    """Seeded, epoch-aware batch sampler over utterance durations, DDP-aware through ``rank``/``world_size``."""
+    """Seeded, epoch-aware batch sampler over utterance durations, DDP-aware through ``rank``/``world_size``.
+
+    ``sortagrad_epochs`` (DeepSpeech 2's SortaGrad) serves the first epochs shortest-first: CTC
+    leaves its all-blank plateau sooner on short utterances.
+    """
 
     def __init__(
         self,
@@ -68,6 +72,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
         jitter: float = 0.01,
+        sortagrad_epochs: int = 0,
     ) -> None:
         self.durations = list(durations)
         self.batch_size = batch_size
@@ -77,6 +82,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.rank = rank
         self.world_size = world_size
         self.jitter = jitter if shuffle else 0.0
+        self.sortagrad_epochs = sortagrad_epochs
         self.epoch = 0
         self._skip = 0
         make_batches(self.durations[:1], batch_size, max_seconds)  # validate the arguments early
@@ -94,7 +100,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         rng = random.Random(self.seed * 100_003 + self.epoch)
         first = rng.uniform(0.05, 1.0) if self.shuffle else 1.0
         batches = make_batches(self.durations, self.batch_size, self.max_seconds, self.jitter, rng, first)
-        if self.shuffle:
+        if self.shuffle and self.epoch >= self.sortagrad_epochs:
             rng.shuffle(batches)
         if self.world_size > 1 and batches:
             padded = math.ceil(len(batches) / self.world_size) * self.world_size

@@ -15,9 +15,17 @@ log = logging.getLogger(__name__)
 
 # SpecAugment and regularisation knobs that may be overridden from config on any model.
 TUNABLE = (
-    "mask_time_prob", "mask_time_length", "mask_feature_prob", "mask_feature_length",
-    "layerdrop", "hidden_dropout", "attention_dropout", "activation_dropout", "feat_proj_dropout", "final_dropout",
-)  # fmt: skip
+    "mask_time_prob",
+    "mask_time_length",
+    "mask_feature_prob",
+    "mask_feature_length",
+    "layerdrop",
+    "hidden_dropout",
+    "attention_dropout",
+    "activation_dropout",
+    "feat_proj_dropout",
+    "final_dropout",
+)
 
 
 class PretrainedUnavailable(RuntimeError):
@@ -56,9 +64,13 @@ def load_pretrained(
     try:
         old = Wav2Vec2ForCTC.from_pretrained(source)
     except OSError as error:
-        hint = "" if Path(source).exists() else (
-            f" If this machine is offline, download the checkpoint elsewhere (e.g. `hf download {source} "
-            f"--local-dir DIR`), copy it here and set model.pretrained=DIR."
+        hint = (
+            ""
+            if Path(source).exists()
+            else (
+                f" If this machine is offline, download the checkpoint elsewhere (e.g. `hf download {source} "
+                f"--local-dir DIR`), copy it here and set model.pretrained=DIR."
+            )
         )
         raise PretrainedUnavailable(f"could not load pretrained model {source!r}: {error}.{hint}") from error
     config = old.config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -12,6 +13,8 @@ from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.model.decode import greedy_decode
 from vasr.model.metrics import error_rates
+
+log = logging.getLogger("vasr")
 
 
 def lr_lambda(schedule: str, warmup_steps: int, total_steps: int):
@@ -64,12 +67,23 @@ class CTCModule(L.LightningModule):
             input_values=batch["input_values"], attention_mask=batch.get("attention_mask"), labels=batch.get("labels")
         )
 
+    def _skip(self, batch: dict, reason: str) -> None:
+        """Count and report a batch that cannot be trained on; the run goes on (single-process runs)."""
+        self.skipped_batches += 1
+        log.warning("skipped training batch (%s): utterances %s", reason, ", ".join(batch["ids"]))
+        self.log("train/skipped_batches", float(self.skipped_batches))
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
-        loss = self(batch).loss
+        try:
+            loss = self(batch).loss
+        except torch.OutOfMemoryError:
+            seconds = batch["input_values"].shape[1] / 16000 * len(batch["ids"])
+            self._skip(batch, f"out of memory at {seconds:.0f} padded audio seconds; lower data.max_seconds")
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            return None
         if not torch.isfinite(loss):
-            # A NaN/inf batch (e.g. a label longer than its frames without zero_infinity) is skipped, not fatal.
-            self.skipped_batches += 1
-            self.log("train/skipped_batches", float(self.skipped_batches))
+            self._skip(batch, f"loss is {loss.item()}")
             return None
         seconds = batch["input_lengths"].sum().item() / 16000
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["ids"]))
@@ -101,6 +115,10 @@ class CTCModule(L.LightningModule):
         self.log(f"{stage}/utterances", float(rates["utterances"]))
         self.last_predictions = sorted(set(rows))[: self.hparams.sample_predictions]
         self._rows = []
+        if self.trainer.is_global_zero and not self.trainer.sanity_checking:
+            for logger in self.loggers:
+                if hasattr(logger, "log_table"):  # W&B: a table of sample predictions per validation
+                    logger.log_table(f"{stage}/predictions", ["id", "reference", "hypothesis"], self.last_predictions)
 
     def on_validation_epoch_end(self) -> None:
         self._epoch_end("val")
