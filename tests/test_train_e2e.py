@@ -60,7 +60,7 @@ def test_run_folder_holds_every_artefact(trained):
         "export/config.json",
         "export/model.safetensors",
         "export/vocab.json",
-        "export/preprocessor_config.json",
+        "export/processor_config.json",
         "vocab.json",
         "config.yaml",
         "metrics.csv",

@@ -238,6 +238,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         (folder / "predictions_sample.json").write_text(
             json.dumps(module.last_predictions, ensure_ascii=False, indent=1)
         )
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_table"):  # W&B: close the run so its files (config, summary) are complete
+                logger.experiment.summary.update({k: v for k, v in results.items() if isinstance(v, float)})
+                logger.experiment.finish()
         summary = ", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float))
         print(f"\nrun folder: {folder}\nbest checkpoint: {best_path}\nexported model: {folder / 'export'}\n{summary}")
     return results
