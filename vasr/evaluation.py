@@ -18,11 +18,10 @@ from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
-from vasr.data.splits import load_splits
 from vasr.model.decode import greedy_decode
 from vasr.model.export import load_for_inference
 from vasr.model.metrics import error_rates
-from vasr.pipeline import ensure_corpus, read_options
+from vasr.pipeline import load_corpus
 
 log = logging.getLogger("vasr")
 
@@ -46,20 +45,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score ``cfg.model_path`` on ``cfg.split`` of ``cfg.data``; writes predictions.jsonl and metrics.json."""
     folder = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path(cfg.paths.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    ensure_corpus(cfg.data)
-    data = cfg.data
-    splits, reports = load_splits(
-        data.manifest,
-        data.audio_dir,
-        val_manifest=data.val_manifest,
-        test_manifest=data.test_manifest,
-        val_ratio=data.val_ratio,
-        test_ratio=data.test_ratio,
-        seed=cfg.seed,
-        **read_options(data),
-    )
-    for report in reports:
-        log.info("validation: %s", report.summary())
+    splits, _ = load_corpus(cfg)
     items = [i for name in ("train", "val", "test") for i in splits[name]] if cfg.split == "all" else splits[cfg.split]
     model, tokenizer = load_for_inference(cfg.model_path)
     hyps, seconds = transcribe(model, tokenizer, items, cfg.batch_size)

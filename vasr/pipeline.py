@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vasr.callbacks import StepCheckpoint, Throughput
 from vasr.data.datamodule import SpeechDataModule
-from vasr.data.manifest import Item
+from vasr.data.manifest import Item, ValidationReport
 from vasr.data.splits import load_splits, write_splits
 from vasr.data.synth import write_corpus
 from vasr.model.build import build_from_config, load_pretrained, pretrained_vocab
@@ -80,8 +80,8 @@ def read_options(data: DictConfig) -> dict:
     }
 
 
-def prepare_data(cfg: DictConfig, folder: Path) -> dict[str, list[Item]]:
-    """Validate the corpus before any step; write the validation report and the split (rank 0)."""
+def load_corpus(cfg: DictConfig) -> tuple[dict[str, list[Item]], list[ValidationReport]]:
+    """The corpus of ``cfg.data`` validated and split (the demo corpus synthesised first if missing)."""
     data = cfg.data
     ensure_corpus(data)
     splits, reports = load_splits(
@@ -96,6 +96,12 @@ def prepare_data(cfg: DictConfig, folder: Path) -> dict[str, list[Item]]:
     )
     for report in reports:
         log.info("validation: %s", report.summary())
+    return splits, reports
+
+
+def prepare_data(cfg: DictConfig, folder: Path) -> dict[str, list[Item]]:
+    """Validate the corpus before any step; write the validation report and the split (rank 0)."""
+    splits, reports = load_corpus(cfg)
     if rank_zero_only.rank == 0:
         write_splits(splits, folder / "split")
         (folder / "validation.json").write_text(

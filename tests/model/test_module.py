@@ -19,17 +19,20 @@ def make(corpus, tmp_path, freeze=False):
     return module, SpeechDataModule(splits, tokenizer, batch_size=4, eval_batch_size=4)
 
 
-def test_fit_steps_log_loss_and_wer_over_whole_val_set(corpus, tmp_path):
-    module, dm = make(corpus, tmp_path)
-    trainer = L.Trainer(
-        max_steps=3,
-        val_check_interval=3,
+def quiet_trainer(tmp_path, **options) -> L.Trainer:
+    return L.Trainer(
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         use_distributed_sampler=False,
         default_root_dir=tmp_path,
+        **options,
     )
+
+
+def test_fit_steps_log_loss_and_wer_over_whole_val_set(corpus, tmp_path):
+    module, dm = make(corpus, tmp_path)
+    trainer = quiet_trainer(tmp_path, max_steps=3, val_check_interval=3)
     before = module.model.lm_head.weight.detach().clone()
     trainer.fit(module, dm)
     assert not torch.equal(before, module.model.lm_head.weight)
@@ -41,15 +44,7 @@ def test_frozen_feature_encoder_does_not_move(corpus, tmp_path):
     module, dm = make(corpus, tmp_path, freeze=True)
     encoder = module.model.wav2vec2.feature_extractor
     before = [p.detach().clone() for p in encoder.parameters()]
-    trainer = L.Trainer(
-        max_steps=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        limit_val_batches=0,
-        use_distributed_sampler=False,
-        default_root_dir=tmp_path,
-    )
+    trainer = quiet_trainer(tmp_path, max_steps=2, limit_val_batches=0)
     trainer.fit(module, dm)
     assert all(torch.equal(a, b) for a, b in zip(before, encoder.parameters(), strict=True))
 
@@ -81,14 +76,7 @@ def test_nan_and_out_of_memory_batches_are_skipped_and_reported(corpus, tmp_path
         return output
 
     module.model.forward = flaky
-    trainer = L.Trainer(
-        max_steps=2,
-        limit_val_batches=0,
-        logger=False,
-        enable_progress_bar=False,
-        use_distributed_sampler=False,
-        default_root_dir=tmp_path,
-    )
+    trainer = quiet_trainer(tmp_path, max_steps=2, limit_val_batches=0)
     with caplog.at_level("WARNING", logger="vasr"):
         trainer.fit(module, dm)
     assert module.skipped_batches == 2
