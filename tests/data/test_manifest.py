@@ -90,3 +90,15 @@ def test_stereo_and_other_rates_are_accepted_and_counted(tmp_path):
     items, report = read_manifest(write(tmp_path, lines), tmp_path / "audio")
     assert [round(i.duration, 3) for i in items] == [1.0, 1.0]
     assert (report.resampled, report.downmixed) == (2, 1)
+
+
+def test_durations_are_cached_between_runs_and_refreshed_when_a_file_changes(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    records = copy_corpus(corpus, tmp_path, n=2)
+    path = write(tmp_path, [dump(r) for r in records])
+    first, _ = read_manifest(path, tmp_path / "audio")
+    cache_files = list((tmp_path / "cache" / "vasr").glob("durations-*.json"))
+    assert len(cache_files) == 1 and records[0]["file"] in cache_files[0].read_text()
+    sf.write(tmp_path / "audio" / records[0]["file"], np.zeros(8000, np.float32), 16000)  # now 0.5 s
+    again, _ = read_manifest(path, tmp_path / "audio")
+    assert again[0].duration == 0.5 and again[1].duration == first[1].duration

@@ -96,7 +96,7 @@ def read_manifest(
     if not manifest.is_file():
         raise ManifestError(f"{manifest}: manifest not found")
     audio_root = Path(audio_dir) if audio_dir else manifest.parent
-    cache = cache if cache is not None else DurationCache()
+    cache = cache if cache is not None else DurationCache(DurationCache.default_file(audio_root))
     report = ValidationReport(str(manifest))
     items: list[Item] = []
 
