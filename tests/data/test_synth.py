@@ -4,12 +4,11 @@ import unicodedata
 
 import soundfile as sf
 
+from vasr.data.manifest import SOICT_KEYS
 from vasr.data.synth import write_corpus
 from vasr.data.synth.corpus import plan
 from vasr.data.synth.templates import ENTITY_TYPES, INTENTS
 from vasr.text import normalize
-
-KEYS = ["id", "sentence", "intent", "sentence_annotation", "entities", "file"]
 
 
 def lines(folder):
@@ -20,7 +19,7 @@ def test_manifest_lines_match_the_soict_format(corpus):
     records = lines(corpus)
     assert len(records) == 24
     for record in records:
-        assert list(record) == KEYS
+        assert tuple(record) == SOICT_KEYS
         assert record["intent"] in INTENTS
         assert record["file"] == f"{record['id']}.wav" and re.fullmatch(r"[0-9a-f]{24}", record["id"])
 

@@ -13,20 +13,6 @@ from vasr.text.vocab import pretrained_tokens
 
 log = logging.getLogger(__name__)
 
-# SpecAugment and regularisation knobs that may be overridden from config on any model.
-TUNABLE = (
-    "mask_time_prob",
-    "mask_time_length",
-    "mask_feature_prob",
-    "mask_feature_length",
-    "layerdrop",
-    "hidden_dropout",
-    "attention_dropout",
-    "activation_dropout",
-    "feat_proj_dropout",
-    "final_dropout",
-)
-
 
 class PretrainedUnavailable(RuntimeError):
     """A pretrained checkpoint could not be loaded (offline, wrong id, or not a wav2vec2 checkpoint)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -59,8 +58,3 @@ def load_for_inference(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTok
         model = Wav2Vec2ForCTC.from_pretrained(str(path))
         tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(path))
     return model.eval(), tokenizer
-
-
-def read_vocab(folder: str | Path) -> dict[str, int]:
-    """The ``vocab.json`` of a folder."""
-    return json.loads((Path(folder) / "vocab.json").read_text(encoding="utf-8"))
