@@ -36,17 +36,18 @@ def wav_declared_frames(path: str | Path) -> int | None:
     finds is how a truncated file is caught from the header alone.
     """
     with open(path, "rb") as handle:
-        head = handle.read(1 << 16)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    offset, block_align = 12, 0
-    while offset + 8 <= len(head):
-        chunk, size = head[offset : offset + 4], struct.unpack("<I", head[offset + 4 : offset + 8])[0]
-        if chunk == b"fmt " and offset + 22 <= len(head):
-            block_align = struct.unpack("<H", head[offset + 20 : offset + 22])[0]
-        if chunk == b"data":
-            return size // block_align if block_align else None
-        offset += 8 + size + (size & 1)
+        riff = handle.read(12)
+        if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":  # RF64 and other formats: trust libsndfile
+            return None
+        block_align = 0
+        while len(header := handle.read(8)) == 8:
+            chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"data":
+                return size // block_align if block_align else None
+            body = handle.read(16) if chunk == b"fmt " else b""
+            if len(body) == 16:
+                block_align = struct.unpack("<H", body[12:14])[0]
+            handle.seek(size + (size & 1) - len(body), 1)  # to the next chunk, reading no audio
     return None
 
 
