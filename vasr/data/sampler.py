@@ -85,6 +85,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.sortagrad_epochs = sortagrad_epochs
         self.epoch = 0
         self._skip = 0
+        self._cached: tuple[int, list[list[int]]] | None = None
         make_batches(self.durations[:1], batch_size, max_seconds)  # validate the arguments early
 
     def set_epoch(self, epoch: int) -> None:
@@ -97,6 +98,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         self._skip = batches_done
 
     def _all_batches(self) -> list[list[int]]:
+        """This epoch's batches for all ranks, computed once: Lightning asks ``len`` several times per epoch."""
+        if self._cached and self._cached[0] == self.epoch:
+            return self._cached[1]
         rng = random.Random(self.seed * 100_003 + self.epoch)
         first = rng.uniform(0.05, 1.0) if self.shuffle else 1.0
         batches = make_batches(self.durations, self.batch_size, self.max_seconds, self.jitter, rng, first)
@@ -105,6 +109,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.world_size > 1 and batches:
             padded = math.ceil(len(batches) / self.world_size) * self.world_size
             batches += batches[: padded - len(batches)]
+        self._cached = (self.epoch, batches)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
