@@ -3,6 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
+import vasr  # noqa: F401  (registers the ${vasr_asset:} config resolver)
+
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> float:

@@ -21,12 +21,12 @@ def compose_train(overrides: list[str]):
 @pytest.mark.parametrize(
     "override",
     [f"{group}={name}" for group in ("model", "vocab", "trainer", "logger") for name in options(group)]
-    + ["data=demo", "data=soict", "data.numbers=verbalize"],
+    + ["data=demo", "data=soict", "data=broad", "data.numbers=keep", "experiment=pretrain_base"],
 )
 def test_every_group_option_composes(override):
     cfg = compose_train([override, "data.manifest=m.jsonl", "data.audio_dir=a"])
     OmegaConf.to_container(cfg.model, resolve=True)
-    assert cfg.vocab.strategy in ("corpus", "pretrained", "union")
+    assert cfg.vocab.strategy in ("corpus", "pretrained", "union", "alphabet")
 
 
 def test_reference_recipe_numbers():
@@ -43,7 +43,8 @@ def test_reference_recipe_numbers():
 
 
 def test_checkpoints_of_each_model():
-    ids = {name: compose_train([f"model={name}"]).model.pretrained for name in ("large_vlsp", "base", "xlsr", "tiny")}
+    names = ("large_vlsp", "base", "xlsr", "tiny")
+    ids = {name: compose_train([f"model={name}"]).model.pretrained for name in names}
     assert ids == {
         "large_vlsp": "nguyenvulebinh/wav2vec2-large-vi-vlsp2020",
         "base": "facebook/wav2vec2-base",
@@ -56,3 +57,9 @@ def test_evaluate_config_composes():
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose(config_name="evaluate", overrides=["model_path=x.ckpt"])
     assert cfg.batch_size == 1 and cfg.split == "test"
+
+
+def test_pretrain_experiment_wins_over_train_defaults():
+    cfg = compose_train(["experiment=pretrain_base"])
+    assert cfg.run_name == "pretrain_base" and cfg.data.name == "broad" and cfg.vocab.strategy == "alphabet"
+    assert cfg.model.pretrained is None and cfg.trainer.max_steps > 0 and cfg.data.synthesize.text == "broad"

@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
 from tests.conftest import ROOT
+from vasr import ASSETS
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +106,24 @@ def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
     assert len(rows) == 6 and set(rows[0]) == {"id", "reference", "hypothesis", "wer"}
     metrics = json.loads((tmp_path / "evaluate" / "ev" / "metrics.json").read_text())
     assert f"WER {metrics['wer']:.4f}" in result.stdout
+
+
+def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_after(corpus, tmp_path):
+    result = run(
+        "train.py",
+        "logger=csv",
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "run_name=ft",
+        "trainer.max_steps=3",
+        "data.max_seconds=20",
+    )
+    shipped = load_file(ASSETS / "vasr-tiny-vi" / "model.safetensors")
+    tuned = load_file(tmp_path / "train" / "ft" / "export" / "model.safetensors")
+    encoder = [k for k in shipped if k.startswith("wav2vec2.feature_extractor.")]
+    assert encoder and all(torch.equal(shipped[k], tuned[k]) for k in encoder)
+    assert any(not torch.equal(shipped[k], tuned[k]) for k in tuned if k.startswith("wav2vec2.encoder."))
+    results = json.loads((tmp_path / "train" / "ft" / "results.json").read_text())
+    assert {"before/test/wer", "test/wer"} <= set(results)
+    before, after = results["before/test/wer"], results["test/wer"]
+    assert f"test WER: {before:.2%} before fine-tuning -> {after:.2%}" in result.stdout

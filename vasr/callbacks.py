@@ -1,11 +1,15 @@
-"""Lightning callbacks: step checkpoints that survive crashes, and audio throughput."""
+"""Lightning callbacks: step checkpoints that survive crashes, audio throughput and a whole-run ETA."""
 
 from __future__ import annotations
 
+import datetime
+import logging
 import time
 from pathlib import Path
 
 import lightning as L
+
+log = logging.getLogger("vasr")
 
 
 class StepCheckpoint(L.Callback):
@@ -43,3 +47,22 @@ class Throughput(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch: dict, *args) -> None:
         seconds = batch["input_lengths"].sum().item() / 16000 * trainer.world_size
         pl_module.log("train/audio_seconds_per_second", seconds / (time.perf_counter() - self._start), batch_size=1)
+
+
+class RunEta(L.Callback):
+    """Logs the whole run's progress and time left every N steps (the progress bar only knows the epoch)."""
+
+    def __init__(self, every_n_steps: int = 50) -> None:
+        self.every_n_steps = every_n_steps
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start, self._first_step = time.perf_counter(), trainer.global_step
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
+        step, total = trainer.global_step, int(trainer.estimated_stepping_batches)
+        done = step - self._first_step
+        if not done or step % self.every_n_steps or not trainer.is_global_zero:
+            return
+        elapsed = time.perf_counter() - self._start
+        left = datetime.timedelta(seconds=round(elapsed / done * (total - step)))
+        log.info("step %d/%d (%.0f%%), %.2f s/step, ETA %s", step, total, 100 * step / total, elapsed / done, left)

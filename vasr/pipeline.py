@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import lightning as L
@@ -16,7 +17,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from vasr.callbacks import StepCheckpoint, Throughput
+from vasr.callbacks import RunEta, StepCheckpoint, Throughput
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.manifest import Item, ValidationReport
 from vasr.data.splits import load_splits, write_splits
@@ -65,8 +66,13 @@ def git_commit() -> str | None:
 def ensure_corpus(data: DictConfig) -> None:
     """Synthesise the demo corpus on first use (rank 0 only; other ranks start after it)."""
     if data.get("synthesize") and not Path(data.manifest).exists() and rank_zero_only.rank == 0:
-        log.info("demo corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
-        write_corpus(Path(data.manifest).parent, data.synthesize.num, data.synthesize.seed)
+        log.info("corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
+        write_corpus(
+            Path(data.manifest).parent,
+            data.synthesize.num,
+            data.synthesize.seed,
+            text=data.synthesize.get("text", "commands"),
+        )
 
 
 def read_options(data: DictConfig) -> dict:
@@ -223,12 +229,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
         default_root_dir=str(folder),
         logger=build_loggers(cfg, folder),
         use_distributed_sampler=False,
-        callbacks=[best, StepCheckpoint(ckpt_dir, every_n_steps), Throughput(), RichProgressBar()],
+        callbacks=[best, StepCheckpoint(ckpt_dir, every_n_steps), Throughput(), RunEta(), RichProgressBar()],
     )
     results: dict[str, float] = {}
-    if cfg.test_before_fit:
+    test_before = cfg.test_before_fit if cfg.test_before_fit is not None else bool(cfg.model.pretrained)
+    if test_before and splits["test"]:
         results |= {f"before/{k}": v for k, v in trainer.test(module, datamodule, verbose=False)[0].items()}
+    started = time.perf_counter()
     trainer.fit(module, datamodule, ckpt_path=resolve_ckpt(cfg, folder))
+    results["fit_seconds"] = time.perf_counter() - started
+    results["steps"] = float(trainer.global_step)
     best_path = best.best_model_path or str(ckpt_dir / "last.ckpt")
     results["val/wer"] = float(best.best_model_score) if best.best_model_score is not None else float("nan")
     if cfg.test_after_fit and splits["test"]:
@@ -248,9 +258,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
             if hasattr(logger, "log_table"):  # W&B: close the run so its files (config, summary) are complete
                 logger.experiment.summary.update({k: v for k, v in results.items() if isinstance(v, float)})
                 logger.experiment.finish()
-        summary = ", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float))
-        print(f"\nrun folder: {folder}\nbest checkpoint: {best_path}\nexported model: {folder / 'export'}\n{summary}")
+        print(summary(results, folder, best_path))
     return results
+
+
+def summary(results: dict[str, float], folder: Path, best_path: str) -> str:
+    """What a person wants at the end of a run: before/after test scores and where everything went."""
+    lines = [f"\nrun folder: {folder}", f"best checkpoint: {best_path}", f"exported model: {folder / 'export'}"]
+    for name in ("wer", "cer"):
+        before, after = results.get(f"before/test/{name}"), results.get(f"test/{name}")
+        if after is not None:
+            start = f"{before:.2%} before fine-tuning -> " if before is not None else ""
+            lines.append(f"test {name.upper()}: {start}{after:.2%}")
+    lines.append(", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float)))
+    return "\n".join(lines)
 
 
 def run_job(cfg: DictConfig) -> float:

@@ -58,3 +58,15 @@ def test_templates_cover_every_intent_and_entity_type(tmp_path):
     # The speech says exactly the verbalised transcript.
     spoken = [normalize(r["sentence"], numbers="verbalize") for r in records]
     assert [j.speech_text for j in jobs] == spoken
+
+
+def test_interrupted_or_enlarged_corpus_is_completed_not_remade(tmp_path):
+    write_corpus(tmp_path, 4, seed=5, workers=1)
+    wavs = sorted((tmp_path / "audio").glob("*.wav"))
+    kept = {p.name: p.stat().st_mtime_ns for p in wavs[1:]}
+    first = wavs[0].read_bytes()
+    wavs[0].unlink()  # as if the run had died before writing it
+    write_corpus(tmp_path, 6, seed=5, workers=1)
+    assert wavs[0].read_bytes() == first
+    assert all((tmp_path / "audio" / name).stat().st_mtime_ns == mtime for name, mtime in kept.items())
+    assert len(lines(tmp_path)) == 6 and not list((tmp_path / "audio").glob("*.partial"))

@@ -11,8 +11,10 @@ from typing import Literal
 
 from transformers import Wav2Vec2CTCTokenizer
 
-VocabStrategy = Literal["corpus", "pretrained", "union"]
-VOCAB_STRATEGIES: tuple[str, ...] = ("corpus", "pretrained", "union")
+from vasr.text.syllables import ALPHABET
+
+VocabStrategy = Literal["corpus", "pretrained", "union", "alphabet"]
+VOCAB_STRATEGIES: tuple[str, ...] = ("corpus", "pretrained", "union", "alphabet")
 
 PAD = "[PAD]"  # also the CTC blank: Wav2Vec2ForCTC uses pad_token_id as blank
 UNK = "[UNK]"
@@ -55,7 +57,9 @@ def build_vocab(
     """Token -> id for a strategy; only training texts may contribute (no leakage from eval splits).
 
     ``[PAD]`` is id 0 (the blank), then ``[UNK]`` and ``|``. With a pretrained vocabulary its
-    tokens keep their relative order so its ``lm_head`` rows map over by token.
+    tokens keep their relative order so its ``lm_head`` rows map over by token. ``alphabet``
+    (for pretraining) holds every Vietnamese letter and tone-marked vowel, plus any other
+    character of the training texts.
     """
     if strategy not in VOCAB_STRATEGIES:
         raise ValueError(f"unknown vocabulary strategy {strategy!r}; choose one of {VOCAB_STRATEGIES}")
@@ -64,7 +68,9 @@ def build_vocab(
         if pretrained_vocab is None:
             raise ValueError(f"vocabulary strategy {strategy!r} needs a pretrained checkpoint's vocabulary")
         tokens += [t for t in pretrained_tokens(pretrained_vocab) if t not in tokens]
-    if strategy in ("corpus", "union"):
+    if strategy == "alphabet":
+        tokens += ALPHABET
+    if strategy in ("corpus", "union", "alphabet"):
         seen = set(tokens)
         tokens += sorted(c for c in characters(train_texts) if c not in seen and not is_bare_mark(c))
     return {token: index for index, token in enumerate(tokens)}

@@ -1,10 +1,10 @@
-"""``python -m vasr.data.synth --out DIR --num N --seed S``: write a demo corpus."""
+"""``python -m vasr.data.synth --out DIR --num N --seed S [--text broad]``: write a synthetic corpus."""
 
 from __future__ import annotations
 
 import argparse
 
-from vasr.data.synth.corpus import write_corpus
+from vasr.data.synth.corpus import TEXT_KINDS, write_corpus
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -13,8 +13,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num", type=int, default=3000, help="number of utterances")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument(
+        "--text", choices=sorted(TEXT_KINDS), default="commands", help="smart-home commands or general text"
+    )
     args = parser.parse_args(argv)
-    manifest = write_corpus(args.out, args.num, args.seed, args.workers)
+    manifest = write_corpus(args.out, args.num, args.seed, args.workers, text=args.text)
     print(f"wrote {args.num} utterances: {manifest}")
 
 

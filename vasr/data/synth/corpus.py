@@ -13,7 +13,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,11 +21,17 @@ import numpy as np
 import soundfile as sf
 from rich.progress import track
 
+from vasr.data.synth.broad import BroadTextGenerator
 from vasr.data.synth.templates import CommandGenerator, Utterance
 from vasr.data.synth.tts import VOICES, Espeak, Speaker, variants
 from vasr.text import normalize
 
 SAMPLE_RATE = 16000
+# What a corpus says: smart-home commands (the demo) or general text (pretraining).
+TEXT_KINDS: dict[str, Callable[[np.random.Generator], Utterance]] = {
+    "commands": lambda rng: CommandGenerator(rng).utterance(),
+    "broad": lambda rng: BroadTextGenerator(rng).utterance(),
+}
 
 
 @dataclass(frozen=True)
@@ -100,13 +106,22 @@ def _init_worker() -> None:
 
 
 def _write_wav(job: Job) -> str:
-    """Synthesise ``job`` in a child forked from the pristine engine; the child writes the file."""
+    """Synthesise ``job`` in a child forked from the pristine engine; the child writes the file.
+
+    A finished WAV is kept (files appear only complete, by rename), so an interrupted or
+    enlarged corpus is completed rather than made again.
+    """
     assert _ENGINE is not None, "worker not initialised"
+    if os.path.exists(job.path):
+        return job.path
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         code = 1
         try:
-            sf.write(job.path, render(_ENGINE, job.speech_text, job.rendering), SAMPLE_RATE, subtype="PCM_16")
+            partial = f"{job.path}.partial"
+            audio = render(_ENGINE, job.speech_text, job.rendering)
+            sf.write(partial, audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+            os.replace(partial, job.path)
             code = 0
         finally:
             os._exit(code)
@@ -121,14 +136,23 @@ def plan(
     num: int,
     seed: int,
     decomposed_rate: float = 0.02,
-    make: Callable[[CommandGenerator], Utterance] = CommandGenerator.utterance,
+    text: str | Sequence[str] = "commands",
 ) -> tuple[list[dict], list[Job]]:
-    """Manifest records and audio jobs for ``num`` utterances (cheap: no audio yet)."""
+    """Manifest records and audio jobs for ``num`` utterances (cheap: no audio yet).
+
+    ``text`` names a generator (``TEXT_KINDS``) or gives the sentences themselves (held-out
+    phrasings to score a model on), spoken by the same seeded voices.
+    """
+    sentences = None if isinstance(text, str) else list(text)
+    if sentences is not None:
+        num = min(num, len(sentences))
+    elif text not in TEXT_KINDS:
+        raise ValueError(f"unknown corpus text {text!r}; choose one of {sorted(TEXT_KINDS)}")
     names = variants()
     records, jobs = [], []
     for index in range(num):
         rng = np.random.default_rng([seed, index])
-        utterance = make(CommandGenerator(rng))
+        utterance = TEXT_KINDS[text](rng) if sentences is None else Utterance("", ((sentences[index], None),))
         if rng.random() < decomposed_rate:
             utterance = utterance.decomposed()
         uid = utterance_id(seed, index)
@@ -153,12 +177,13 @@ def write_corpus(
     seed: int = 0,
     workers: int | None = None,
     decomposed_rate: float = 0.02,
-    make: Callable[[CommandGenerator], Utterance] = CommandGenerator.utterance,
+    text: str | Sequence[str] = "commands",
 ) -> Path:
     """Generate the corpus under ``out``; returns the manifest path. Shows a progress bar."""
     out = Path(out)
     (out / "audio").mkdir(parents=True, exist_ok=True)
-    records, jobs = plan(out, num, seed, decomposed_rate, make)
+    records, jobs = plan(out, num, seed, decomposed_rate, text)
+    num = len(records)
     workers = workers or min(len(os.sched_getaffinity(0)), 8)
     with mp.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
         done: Iterable[str] = pool.imap(_write_wav, jobs, chunksize=16)

@@ -1,0 +1,64 @@
+"""The shipped checkpoint (vasr/assets/vasr-tiny-vi): complete, small, and a working starting point."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from safetensors.torch import load_file
+
+from tests.conftest import ROOT
+from vasr.data.manifest import read_manifest
+from vasr.evaluation import transcribe
+from vasr.model.build import pretrained_vocab
+from vasr.model.metrics import error_rates
+from vasr.pipeline import build_module
+from vasr.text.vocab import build_vocab, pretrained_tokens
+
+ASSET = ROOT / "vasr" / "assets" / "vasr-tiny-vi"
+
+
+def fine_tune_config(*overrides: str):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="train", overrides=list(overrides))
+
+
+def test_default_run_fine_tunes_the_shipped_folder():
+    cfg = fine_tune_config()
+    assert Path(cfg.model.pretrained) == ASSET and cfg.vocab.strategy == "union" and cfg.model.freeze_feature_encoder
+
+
+def test_folder_is_complete_small_and_carded():
+    names = {p.name for p in ASSET.iterdir()}
+    assert {"config.json", "model.safetensors", "vocab.json", "tokenizer_config.json", "README.md"} <= names
+    assert sum(p.stat().st_size for p in ASSET.iterdir()) < 20 * 2**20
+    card = (ASSET / "README.md").read_text(encoding="utf-8")
+    for needed in ("## Data", "wordfreq", "Faker", "Wall time", "| test (", "python train.py experiment=pretrain_base"):
+        assert needed in card
+
+
+@pytest.fixture(scope="module")
+def shipped(corpus):
+    """The shipped folder loaded through model.pretrained with the union vocabulary of the demo corpus."""
+    items, _ = read_manifest(corpus / "manifest.jsonl", corpus / "audio", numbers="verbalize")
+    old_vocab = pretrained_vocab(str(ASSET))
+    vocab = build_vocab("union", (i.text for i in items), old_vocab)
+    module = build_module(fine_tune_config(f"model.pretrained={ASSET}"), vocab, old_vocab)
+    return module, items, vocab, old_vocab
+
+
+def test_decodes_unseen_synthesised_commands_out_of_the_box(shipped):
+    module, items, _, _ = shipped
+    hyps, _ = transcribe(module.model.eval(), module.tokenizer, items)
+    rates = error_rates((i.id, i.text, h) for i, h in zip(items, hyps, strict=True))
+    assert rates["cer"] < 0.30, list(zip([i.text for i in items], hyps, strict=True))[:5]
+
+
+def test_union_vocabulary_keeps_the_trained_lm_head_rows(shipped):
+    module, _, vocab, old_vocab = shipped
+    trained = load_file(ASSET / "model.safetensors")
+    old_ids = pretrained_tokens(old_vocab)
+    shared = [t for t in vocab if t in old_ids]
+    assert len(shared) == len(old_ids) >= 90  # every Vietnamese letter and tone-marked vowel
+    for token in shared:
+        assert torch.equal(module.model.lm_head.weight[vocab[token]], trained["lm_head.weight"][old_ids[token]])

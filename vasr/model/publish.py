@@ -1,0 +1,132 @@
+"""``python -m vasr.model.publish RUN_DIR DEST``: a run's exported model as a shippable folder with a model card.
+
+The card is written from the run's own files (resolved config, split, results), so every
+figure in it is the one that run measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from vasr.text.syllables import inventory
+
+CARD = """---
+language: vi
+library_name: transformers
+pipeline_tag: automatic-speech-recognition
+tags: [wav2vec2, ctc, vasr, synthetic-speech]
+---
+# {name}
+
+vasr's own small pretrained Vietnamese wav2vec 2.0 CTC model: {parameters:,} parameters, trained from
+scratch by vasr's code on Vietnamese speech that vasr synthesises offline with eSpeak NG. It exists so
+the offline default run (`python train.py`) is a real fine-tuning run: feature encoder frozen, union
+vocabulary with the `lm_head` rows mapped by token, exactly as users fine-tune the hub's checkpoints.
+It has heard one synthesiser only; it is not a general Vietnamese recogniser.
+
+## Data
+- {utterances:,} synthetic utterances ({hours:.1f} h): {split_sizes}, seeded split (seed {seed}).
+- Text (`vasr/data/synth/broad.py`, none of the demo's smart-home templates): syllables of the
+  `wordfreq` package's Vietnamese list (real syllables only, frequencies flattened), `Faker` `vi_VN`
+  names, addresses, jobs, companies and sentences, and numbers, dates and times spoken by
+  `vasr.text.numbers`. The training text holds {syllables:,} distinct syllables, {onsets} onsets,
+  {rhymes} rhymes and all {tones} tones.
+- Speech: eSpeak NG (`espeakng-loader`) Vietnamese voices with seeded variants, rates 120-180 wpm,
+  pitches, levels, silences and white noise at 25-50 dB SNR; 16 kHz mono.
+- Targets: NFC, lower case, numbers spoken (`data.numbers=verbalize`).
+
+## Training
+- Architecture: wav2vec 2.0 with a {conv_layers}-layer convolutional feature encoder
+  ({conv_dim}), {layers} transformer layers of width {hidden}; CTC over {vocab_size} tokens (every
+  Vietnamese letter and tone-marked vowel, `|`, `[UNK]`, `[PAD]` as blank).
+- {steps:,} optimizer steps, AdamW lr {lr} ({schedule} decay after {warmup} warm-up steps), batches of
+  {max_seconds:g} s of padded audio, fp32.
+- Wall time: {minutes:.0f} minutes of fitting on {machine}.
+
+## Results (its own held-out test split, greedy decoding)
+| split | WER | CER |
+|---|---|---|
+| test ({test_size} utterances) | {wer:.1%} | {cer:.1%} |
+
+## Reproduce
+```bash
+python train.py experiment=pretrain_base            # writes runs/train/pretrain_base
+python -m vasr.model.publish runs/train/pretrain_base vasr/assets/{name}
+```
+"""
+
+
+def parameter_count(folder: Path) -> int:
+    from transformers import Wav2Vec2ForCTC
+
+    return sum(p.numel() for p in Wav2Vec2ForCTC.from_pretrained(folder).parameters())
+
+
+def model_card(run: Path, name: str, machine: str) -> str:
+    """The card's text from the run folder's config, split and results."""
+    cfg = OmegaConf.load(run / "config.yaml")
+    results = json.loads((run / "results.json").read_text())
+    split = {
+        part: [json.loads(line) for line in (run / "split" / f"{part}.jsonl").read_text(encoding="utf-8").splitlines()]
+        for part in ("train", "val", "test")
+    }
+    found = inventory(item["sentence"] for item in split["train"])
+    architecture = cfg.model.architecture
+    vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
+    return CARD.format(
+        name=name,
+        parameters=parameter_count(run / "export"),
+        utterances=sum(len(items) for items in split.values()),
+        hours=sum(item["duration"] for items in split.values() for item in items) / 3600,
+        split_sizes=", ".join(f"{len(items):,} {part}" for part, items in split.items()),
+        seed=cfg.seed,
+        syllables=len(found["syllables"]),
+        onsets=len(found["onsets"]),
+        rhymes=len(found["rhymes"]),
+        tones=len(found["tones"]),
+        conv_layers=len(architecture.conv_dim),
+        conv_dim=", ".join(map(str, architecture.conv_dim)),
+        layers=architecture.num_hidden_layers,
+        hidden=architecture.hidden_size,
+        vocab_size=len(vocab),
+        steps=int(results["steps"]),
+        lr=cfg.model.optimizer.lr,
+        schedule=cfg.model.optimizer.schedule,
+        warmup=cfg.model.optimizer.warmup_steps,
+        max_seconds=cfg.data.max_seconds,
+        minutes=results["fit_seconds"] / 60,
+        machine=machine,
+        test_size=len(split["test"]),
+        wer=results["test/wer"],
+        cer=results["test/cer"],
+    )
+
+
+def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores") -> Path:
+    """Copy ``RUN/export`` (model, processor, vocab.json) to ``dest`` and write its README.md model card."""
+    run, dest = Path(run), Path(dest)
+    if not (run / "export").is_dir():
+        raise FileNotFoundError(f"{run / 'export'} not found: the run has not finished (no exported model yet)")
+    card = model_card(run, dest.name, machine)
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(run / "export", dest)
+    (dest / "README.md").write_text(card, encoding="utf-8")
+    return dest
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vasr.model.publish", description=__doc__)
+    parser.add_argument("run", help="a finished run folder (runs/train/NAME)")
+    parser.add_argument("dest", help="the folder to write, e.g. vasr/assets/vasr-tiny-vi")
+    parser.add_argument("--machine", default="2 CPU cores", help="what it trained on, for the card")
+    args = parser.parse_args(argv)
+    print(f"published {publish(args.run, args.dest, args.machine)}")
+
+
+if __name__ == "__main__":
+    main()
