@@ -141,5 +141,8 @@ def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_steps(corpus, tmp_pa
     assert 16 <= killed_at < 24
     run("train.py", *args, "run_name=killed", "ckpt_path=last")
     assert checkpoint_step(last) == whole
+    logged = (tmp_path / "train" / "killed" / "metrics.csv").read_text().splitlines()
+    steps = {int(line.split(",")[logged[0].split(",").index("step")]) for line in logged[1:]}
+    assert 9 in steps and max(steps) >= whole - 1  # rows from before the kill are kept
     results = json.loads((tmp_path / "train" / "killed" / "results.json").read_text())
     assert "val/wer" in results

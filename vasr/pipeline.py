@@ -13,11 +13,12 @@ from pathlib import Path
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from vasr.callbacks import RunEta, StepCheckpoint, Throughput
+from vasr.csvlog import ResumableCSVLogger
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.manifest import Item, ValidationReport
 from vasr.data.splits import load_splits, write_splits
@@ -161,8 +162,8 @@ def build_module(cfg: DictConfig, vocab: dict[str, int], old_vocab: dict | None)
 
 
 def build_loggers(cfg: DictConfig, folder: Path) -> list[Logger]:
-    """metrics.csv always; W&B (offline unless set online) when ``logger=wandb``."""
-    loggers: list[Logger] = [CSVLogger(folder, name="", version="")]
+    """metrics.csv always (kept across resumes); W&B (offline unless set online) when ``logger=wandb``."""
+    loggers: list[Logger] = [ResumableCSVLogger(folder, name="", version="", flush_logs_every_n_steps=10)]
     wandb_cfg = cfg.logger.get("wandb")
     if wandb_cfg and wandb_cfg.mode != "disabled":
         from lightning.pytorch.loggers import WandbLogger

@@ -4,6 +4,7 @@ import unicodedata
 import pytest
 
 from vasr.text import normalize
+from vasr.text.syllables import ALPHABET
 from vasr.text.vocab import DELIMITER, PAD, UNK, build_vocab, make_tokenizer, save_vocab, uncovered
 
 TRAIN = ["bật đèn", "tắt quạt"]
@@ -28,6 +29,13 @@ def test_union_keeps_pretrained_order_then_adds_corpus_characters():
     assert list(vocab)[:6] == [PAD, UNK, DELIMITER, "a", "b", "đ"]
     assert set("bậtđèntắquạ") <= set(vocab)
     assert len(vocab) == len(set(vocab.values()))
+
+
+def test_alphabet_vocab_has_every_tone_mark_and_the_corpus_extras():
+    vocab = build_vocab("alphabet", ["bật 5 đèn"])
+    assert list(vocab)[:3] == [PAD, UNK, DELIMITER]
+    assert set(ALPHABET) | {"5"} == set(vocab) - {PAD, UNK, DELIMITER}
+    assert uncovered(vocab, ["những ngữ cảnh khó"]) == {}
 
 
 def test_no_bare_combining_mark_even_from_decomposed_text():

@@ -44,7 +44,7 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
 - Architecture: wav2vec 2.0 with a {conv_layers}-layer convolutional feature encoder
   ({conv_dim}), {layers} transformer layers of width {hidden}; CTC over {vocab_size} tokens (every
   Vietnamese letter and tone-marked vowel, `|`, `[UNK]`, `[PAD]` as blank).
-- {steps:,} optimizer steps, AdamW lr {lr} ({schedule} decay after {warmup} warm-up steps), batches of
+- {steps:,} optimizer steps (the weights are step {best_step:,}'s, the best validation WER), AdamW lr {lr} ({schedule} decay after {warmup} warm-up steps), batches of
   {max_seconds:g} s of padded audio, fp32.
 - Wall time: {minutes:.0f} minutes of fitting on {machine}.
 
@@ -95,6 +95,7 @@ def model_card(run: Path, name: str, machine: str) -> str:
         hidden=architecture.hidden_size,
         vocab_size=len(vocab),
         steps=int(results["steps"]),
+        best_step=max(int(p.stem.split("=")[1]) for p in (run / "checkpoints").glob("best-step=*.ckpt")),
         lr=cfg.model.optimizer.lr,
         schedule=cfg.model.optimizer.schedule,
         warmup=cfg.model.optimizer.warmup_steps,
