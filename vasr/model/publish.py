@@ -44,8 +44,9 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
 - Architecture: wav2vec 2.0 with a {conv_layers}-layer convolutional feature encoder
   ({conv_dim}), {layers} transformer layers of width {hidden}; CTC over {vocab_size} tokens (every
   Vietnamese letter and tone-marked vowel, `|`, `[UNK]`, `[PAD]` as blank).
-- {steps:,} optimizer steps (the weights are step {best_step:,}'s, the best validation WER), AdamW lr {lr} ({schedule} decay after {warmup} warm-up steps), batches of
-  {max_seconds:g} s of padded audio, fp32.
+- {steps:,} optimizer steps (the weights are step {best_step:,}'s, the best validation WER),
+  AdamW lr {lr} ({schedule} decay after {warmup} warm-up steps), batches of {max_seconds:g} s of
+  padded audio, fp32.
 - Wall time: {minutes:.0f} minutes of fitting on {machine}.
 
 ## Results (its own held-out test split, greedy decoding)
