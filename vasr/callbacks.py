@@ -59,10 +59,11 @@ class RunEta(L.Callback):
         self._start, self._first_step = time.perf_counter(), trainer.global_step
 
     def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
-        step, total = trainer.global_step, int(trainer.estimated_stepping_batches)
+        step = trainer.global_step
         done = step - self._first_step
         if not done or step % self.every_n_steps or not trainer.is_global_zero:
             return
+        total = int(trainer.estimated_stepping_batches)
         elapsed = time.perf_counter() - self._start
         left = datetime.timedelta(seconds=round(elapsed / done * (total - step)))
         log.info("step %d/%d (%.0f%%), %.2f s/step, ETA %s", step, total, 100 * step / total, elapsed / done, left)

@@ -8,6 +8,7 @@ from hydra import compose, initialize_config_dir
 from safetensors.torch import load_file
 
 from tests.conftest import ROOT
+from vasr import ASSETS
 from vasr.data.manifest import read_manifest
 from vasr.evaluation import transcribe
 from vasr.model.build import pretrained_vocab
@@ -15,7 +16,7 @@ from vasr.model.metrics import error_rates
 from vasr.pipeline import build_module
 from vasr.text.vocab import build_vocab, pretrained_tokens
 
-ASSET = ROOT / "vasr" / "assets" / "vasr-tiny-vi"
+ASSET = ASSETS / "vasr-tiny-vi"
 
 
 def fine_tune_config(*overrides: str):
