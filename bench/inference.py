@@ -3,20 +3,24 @@
 python bench/inference.py [--quick] [--model CKPT_OR_FOLDER]   ->  RESULT inference <RTF at batch 1>
 
 RTF = wall seconds / audio seconds (lower is faster). Without --model, the tiny architecture
-with fresh weights is timed (speed does not depend on the weights).
+with fresh weights is timed (the network's speed does not depend on the weights). A --model
+folder with a language_model/ (train.py's export) also times beam search with its n-gram, which
+does depend on them: a trained model's peaked outputs leave few characters per frame to try.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 
 import torch
 from omegaconf import OmegaConf
 
 from vasr.data.manifest import read_manifest
-from vasr.evaluation import transcribe
+from vasr.lm.beam import BeamDecoder
 from vasr.model.build import build_from_config
+from vasr.model.decode import greedy_transcripts, posteriors
 from vasr.model.export import load_for_inference
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
@@ -40,9 +44,16 @@ def main() -> None:
     audio = sum(i.duration for i in items)
     rtf = {}
     for batch in (1, 16):
-        _, seconds = transcribe(model, tokenizer, items, batch)
+        log_probs, seconds = posteriors(model, tokenizer, items, batch)
+        greedy_transcripts(tokenizer, log_probs)
         rtf[batch] = seconds / audio
         print(f"batch {batch:2d}: {audio:.0f} s of audio in {seconds:.1f} s, RTF {rtf[batch]:.4f}")
+    decoder = BeamDecoder.load(args.model, tokenizer) if args.model else None
+    if decoder is not None:
+        start = time.perf_counter()
+        decoder.decode(log_probs)
+        beam = (time.perf_counter() - start) / audio
+        print(f"{decoder.description}: RTF {beam:.4f} on top of the network's, {beam / rtf[16]:.2f}x batch 16's")
     print(f"RESULT inference {rtf[1]:.4f}")
 
 

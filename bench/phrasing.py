@@ -3,9 +3,11 @@
 python bench/phrasing.py MODEL [MODEL ...]   ->  RESULT phrasing <WER of the last MODEL>
 
 Each MODEL is a checkpoint or Hugging Face folder (e.g. vasr/assets/vasr-tiny-vi before
-fine-tuning, runs/train/<run>/export after). The sentences below were written for vasr by
-hand to differ from its templates in carrier phrases, word order, fillers and vocabulary;
-they are spoken by the demo corpus's synthesiser with voices drawn from another seed.
+fine-tuning, runs/train/<run>/export after). A folder with a language_model/ (train.py
+writes one into export/) is scored greedy and with its n-gram LM; the RESULT is the latter.
+The sentences below were written for vasr by hand to differ from its templates in carrier
+phrases, word order, fillers and vocabulary; they are spoken by the demo corpus's synthesiser
+with voices drawn from another seed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 
 from vasr.data.manifest import read_manifest
 from vasr.data.synth import write_corpus
-from vasr.evaluation import transcribe
+from vasr.lm.beam import BeamDecoder
+from vasr.model.decode import greedy_transcripts, posteriors
 from vasr.model.export import load_for_inference
 from vasr.model.metrics import error_rates
 
@@ -75,12 +78,17 @@ def main() -> None:
         wer = float("nan")
         for path in args.models:
             model, tokenizer = load_for_inference(path)
-            hyps, _ = transcribe(model, tokenizer, items)
-            rates = error_rates((i.id, i.text, h) for i, h in zip(items, hyps, strict=True))
-            wer = rates["wer"]
-            print(f"{path}: WER {rates['wer']:.1%} CER {rates['cer']:.1%} on {len(items)} utterances")
-            for item, hyp in list(zip(items, hyps, strict=True))[:5]:
-                print(f"  ref: {item.text}\n  hyp: {hyp}")
+            log_probs, _ = posteriors(model, tokenizer, items)
+            decoders = {"greedy": None}
+            if Path(path).is_dir() and (lm := BeamDecoder.load(path, tokenizer)) is not None:
+                decoders["n-gram LM"] = lm
+            for name, decoder in decoders.items():
+                hyps = decoder.decode(log_probs) if decoder else greedy_transcripts(tokenizer, log_probs)
+                rates = error_rates((i.id, i.text, h) for i, h in zip(items, hyps, strict=True))
+                wer = rates["wer"]
+                print(f"{path} ({name}): WER {rates['wer']:.1%} CER {rates['cer']:.1%} on {len(items)} utterances")
+                for item, hyp in list(zip(items, hyps, strict=True))[:5]:
+                    print(f"  ref: {item.text}\n  hyp: {hyp}")
     print(f"RESULT phrasing {wer:.4f}")
 
 

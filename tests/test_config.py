@@ -20,7 +20,7 @@ def compose_train(overrides: list[str]):
 
 @pytest.mark.parametrize(
     "override",
-    [f"{group}={name}" for group in ("model", "vocab", "trainer", "logger") for name in options(group)]
+    [f"{group}={name}" for group in ("model", "vocab", "trainer", "logger", "decode") for name in options(group)]
     + ["data=demo", "data=soict", "data=broad", "data.numbers=keep", "experiment=pretrain_base"],
 )
 def test_every_group_option_composes(override):
@@ -56,10 +56,16 @@ def test_checkpoints_of_each_model():
 def test_evaluate_config_composes():
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose(config_name="evaluate", overrides=["model_path=x.ckpt"])
-    assert cfg.batch_size == 1 and cfg.split == "test"
+    assert cfg.batch_size == 1 and cfg.split == "test" and cfg.decode.lm == "auto"
 
 
 def test_pretrain_experiment_wins_over_train_defaults():
     cfg = compose_train(["experiment=pretrain_base"])
     assert cfg.run_name == "pretrain_base" and cfg.data.name == "broad" and cfg.vocab.strategy == "alphabet"
     assert cfg.model.pretrained is None and cfg.trainer.max_steps > 0 and cfg.data.synthesize.text == "broad"
+    assert cfg.decode.lm is None  # random word sequences: no language model to learn
+
+
+def test_default_run_decodes_with_a_tuned_ngram_of_its_training_text():
+    decode = compose_train([]).decode
+    assert decode.lm == "train" and decode.alpha is None and decode.beta is None and len(decode.grid.alpha) > 1

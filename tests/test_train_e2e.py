@@ -53,6 +53,10 @@ def trained(corpus, tmp_path_factory) -> Path:
         "trainer.val_check_interval=2",
         "data.max_seconds=20",
         "test_before_fit=true",
+        # An untrained model's near-uniform output makes beam search slow: only likely characters, small grid.
+        "decode.token_min_logp=-1",
+        "decode.grid.alpha=[0.5,1.0]",
+        "decode.grid.beta=[1.0]",
     )
     return runs / "train" / "e2e"
 
@@ -75,12 +79,16 @@ def test_run_folder_holds_every_artefact(trained):
         "results.json",
         "git_commit.txt",
         "vocab_coverage.json",
+        "export/language_model/lm.arpa",
+        "export/language_model/decoder.json",
+        "lm_tuning.csv",
+        "predictions_lm.jsonl",
     ]
     missing = [name for name in expected if not (trained / name).exists()]
     assert not missing
     assert list((trained / "checkpoints").glob("best-step=*.ckpt"))
     results = json.loads((trained / "results.json").read_text())
-    assert {"val/wer", "test/wer", "test/cer", "before/test/wer"} <= set(results)
+    assert {"val/wer", "test/wer", "test/cer", "before/test/wer", "test/lm_wer", "lm/alpha"} <= set(results)
     assert (trained / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((trained / "validation.json").read_text())[0]["kept"] == 24
 
@@ -103,9 +111,16 @@ def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
         "batch_size=4",
     )
     rows = [json.loads(x) for x in (tmp_path / "evaluate" / "ev" / "predictions.jsonl").read_text().splitlines()]
-    assert len(rows) == 6 and set(rows[0]) == {"id", "reference", "hypothesis", "wer"}
+    greedy = {"id", "reference", "hypothesis", "wer"}
     metrics = json.loads((tmp_path / "evaluate" / "ev" / "metrics.json").read_text())
     assert f"WER {metrics['wer']:.4f}" in result.stdout
+    if target == "export":  # the folder train.py exported carries its n-gram LM: scored both ways
+        assert len(rows) == 6 and set(rows[0]) == greedy | {"lm_hypothesis", "lm_wer"}
+        decoder = json.loads((trained / "export" / "language_model" / "decoder.json").read_text())
+        assert metrics["alpha"] == decoder["alpha"]
+        assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in result.stdout
+    else:
+        assert len(rows) == 6 and set(rows[0]) == greedy
 
 
 def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_after(corpus, tmp_path):

@@ -23,8 +23,12 @@ from vasr.data.datamodule import SpeechDataModule
 from vasr.data.manifest import Item, ValidationReport
 from vasr.data.splits import load_splits, write_splits
 from vasr.data.synth import write_corpus
+from vasr.lm.beam import BeamDecoder, BeamSettings, tune
+from vasr.lm.ngram import NgramLM
 from vasr.model.build import build_from_config, load_pretrained, pretrained_vocab
-from vasr.model.export import export_folder, load_checkpoint
+from vasr.model.decode import posteriors
+from vasr.model.export import export_folder, load_checkpoint, load_for_inference
+from vasr.model.metrics import error_rates
 from vasr.model.module import CTCModule
 from vasr.plots import plot_curves
 from vasr.text.normalize import DEFAULT_DROP
@@ -197,6 +201,66 @@ def resolve_ckpt(cfg: DictConfig, folder: Path) -> str | None:
     return cfg.ckpt_path
 
 
+def lm_decoder(
+    decode: DictConfig,
+    model,
+    tokenizer,
+    splits: dict[str, list[Item]],
+    folder: Path,
+    model_dir: str | Path | None = None,
+    batch_size: int = 1,
+) -> tuple[BeamDecoder | None, dict[str, float]]:
+    """The n-gram beam decoder ``decode`` asks for (None: greedy only) and what tuning it found.
+
+    Weights left null are chosen by WER on the validation split (``lm_tuning.csv`` in ``folder``),
+    the usual way of fitting shallow fusion; the test split never takes part.
+    """
+    spec = decode.get("lm")
+    if not spec:
+        return None, {}
+    if spec == "auto":
+        decoder = BeamDecoder.load(model_dir, tokenizer) if model_dir and Path(model_dir).is_dir() else None
+        if decoder is None:
+            log.info("%s has no language_model/: greedy decoding only", model_dir)
+        return decoder, {}
+    if spec == "train":
+        if not splits["train"]:
+            raise ValueError("decode.lm=train needs a training split to estimate the n-gram from")
+        ngram = NgramLM.train([item.text.split() for item in splits["train"]], decode.order)
+        log.info("n-gram LM: order %d from %d training transcripts", ngram.order, len(splits["train"]))
+    else:
+        ngram = NgramLM.from_arpa(spec)
+    alphas = [decode.alpha] if decode.alpha is not None else list(decode.grid.alpha)
+    betas = [decode.beta] if decode.beta is not None else list(decode.grid.beta)
+    base = BeamSettings(alphas[0], betas[0], decode.unk_offset, decode.beam_width, decode.token_min_logp)
+    if (len(alphas) == 1 and len(betas) == 1) or not splits["val"]:
+        return BeamDecoder(tokenizer, ngram, base), {}
+    val_log_probs, _ = posteriors(model, tokenizer, splits["val"], batch_size)
+    decoder, rows = tune(
+        tokenizer, ngram, val_log_probs, [i.text for i in splits["val"]], alphas, betas, base, folder / "lm_tuning.csv"
+    )
+    best = min(row["wer"] for row in rows)
+    return decoder, {"lm/alpha": decoder.settings.alpha, "lm/beta": decoder.settings.beta, "lm/val_wer": best}
+
+
+def lm_test(cfg: DictConfig, splits: dict[str, list[Item]], folder: Path) -> dict[str, float]:
+    """Test the exported model with the n-gram beam decoder and ship the decoder in ``export/``."""
+    model, tokenizer = load_for_inference(folder / "export")
+    batch = cfg.data.eval_batch_size
+    decoder, found = lm_decoder(cfg.decode, model, tokenizer, splits, folder, folder / "export", batch)
+    if decoder is None:
+        return {}
+    log_probs, _ = posteriors(model, tokenizer, splits["test"], batch)
+    hyps = decoder.decode(log_probs)
+    rates = error_rates((i.id, i.text, h) for i, h in zip(splits["test"], hyps, strict=True))
+    with (folder / "predictions_lm.jsonl").open("w", encoding="utf-8") as handle:
+        for item, hyp in zip(splits["test"], hyps, strict=True):
+            row = {"id": item.id, "reference": item.text, "hypothesis": hyp}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    decoder.save(folder / "export", lm=str(cfg.decode.lm), val_wer=found.get("lm/val_wer", float("nan")))
+    return found | {"test/lm_wer": rates["wer"], "test/lm_cer": rates["cer"]}
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, export and test one run; returns its final metrics (the sweeper reads ``optimized_metric``)."""
     folder = run_dir(cfg)
@@ -247,6 +311,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         model, tokenizer = load_checkpoint(best_path)
         export_folder(model, tokenizer, folder / "export")
+        if cfg.test_after_fit and splits["test"]:
+            results |= lm_test(cfg, splits, folder)
         metrics_csv = folder / "metrics.csv"
         if metrics_csv.exists():
             plot_curves(metrics_csv, folder / "curves.png")
@@ -270,7 +336,9 @@ def summary(results: dict[str, float], folder: Path, best_path: str) -> str:
         before, after = results.get(f"before/test/{name}"), results.get(f"test/{name}")
         if after is not None:
             start = f"{before:.2%} before fine-tuning -> " if before is not None else ""
-            lines.append(f"test {name.upper()}: {start}{after:.2%}")
+            lm = results.get(f"test/lm_{name}")
+            with_lm = f" greedy, {lm:.2%} with the n-gram LM" if lm is not None else ""
+            lines.append(f"test {name.upper()}: {start}{after:.2%}{with_lm}")
     lines.append(", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float)))
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -10,10 +11,14 @@ from safetensors.torch import load_file
 from tests.conftest import ROOT
 from vasr import ASSETS
 from vasr.data.manifest import read_manifest
-from vasr.evaluation import transcribe
+from vasr.data.synth.templates import CommandGenerator
+from vasr.lm.beam import BeamDecoder, BeamSettings
+from vasr.lm.ngram import NgramLM
 from vasr.model.build import pretrained_vocab
+from vasr.model.decode import greedy_transcripts, posteriors, transcribe
 from vasr.model.metrics import error_rates
 from vasr.pipeline import build_module
+from vasr.text.normalize import normalize
 from vasr.text.vocab import build_vocab, pretrained_tokens
 
 ASSET = ASSETS / "vasr-tiny-vi"
@@ -53,6 +58,21 @@ def test_decodes_unseen_synthesised_commands_out_of_the_box(shipped):
     hyps, _ = transcribe(module.model.eval(), module.tokenizer, items)
     rates = error_rates((i.id, i.text, h) for i, h in zip(items, hyps, strict=True))
     assert rates["cer"] < 0.30, list(zip([i.text for i in items], hyps, strict=True))[:5]
+
+
+def test_an_ngram_of_the_domain_lowers_the_word_error_rate(shipped):
+    """The shipped model before any fine-tuning, greedy against beam search with a 3-gram of other commands."""
+    module, items, _, _ = shipped
+    generator = CommandGenerator(np.random.default_rng(123))
+    texts = [normalize(generator.utterance().sentence, numbers="verbalize").split() for _ in range(2000)]
+    decoder = BeamDecoder(module.tokenizer, NgramLM.train(texts, order=3), BeamSettings(alpha=0.5, beta=1.0))
+    log_probs, _ = posteriors(module.model.eval(), module.tokenizer, items)
+    refs = [(i.id, i.text) for i in items]
+    greedy, fused = (
+        error_rates((*ref, hyp) for ref, hyp in zip(refs, hyps, strict=True))
+        for hyps in (greedy_transcripts(module.tokenizer, log_probs), decoder.decode(log_probs))
+    )
+    assert fused["wer"] < 0.6 * greedy["wer"], (greedy, fused)
 
 
 def test_union_vocabulary_keeps_the_trained_lm_head_rows(shipped):

@@ -1,0 +1,1 @@
+"""Language models for decoding: a word n-gram (ARPA) fused into CTC beam search."""
