@@ -7,6 +7,7 @@ figure in it is the one that run measured.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -35,7 +36,7 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
   `wordfreq` package's Vietnamese list (real syllables only, frequencies flattened), `Faker` `vi_VN`
   names, addresses, jobs, companies and sentences, and numbers, dates and times spoken by
   `vasr.text.numbers`. The training text holds {syllables:,} distinct syllables, {onsets} onsets,
-  {rhymes} rhymes and all {tones} tones.
+  {rhymes} rhymes and {tones} of the 6 tones.
 - Speech: eSpeak NG (`espeakng-loader`) Vietnamese voices with seeded variants, rates 120-180 wpm,
   pitches, levels, silences and white noise at 25-50 dB SNR; 16 kHz mono.
 - Targets: NFC, lower case, numbers spoken (`data.numbers=verbalize`).
@@ -48,6 +49,7 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
   AdamW lr {lr} ({schedule} decay after {warmup} warm-up steps), batches of {max_seconds:g} s of
   padded audio, fp32.
 - Wall time: {minutes:.0f} minutes of fitting on {machine}.
+- Validation WER / CER by step: {curve}.
 
 ## Results (its own held-out test split, greedy decoding)
 | split | WER | CER |
@@ -66,6 +68,16 @@ def parameter_count(folder: Path) -> int:
     from transformers import Wav2Vec2ForCTC
 
     return sum(p.numel() for p in Wav2Vec2ForCTC.from_pretrained(folder).parameters())
+
+
+def validation_curve(metrics_csv: Path) -> str:
+    """ "1,000: 81.1% / 37.7%; 2,000: ..." from metrics.csv (the last row wins where a resume repeated a step)."""
+    points: dict[int, tuple[float, float]] = {}
+    with metrics_csv.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("val/wer"):
+                points[int(row["step"]) + 1] = (float(row["val/wer"]), float(row["val/cer"]))
+    return "; ".join(f"{step:,}: {wer:.1%} / {cer:.1%}" for step, (wer, cer) in sorted(points.items())) or "none"
 
 
 def model_card(run: Path, name: str, machine: str) -> str:
@@ -103,6 +115,7 @@ def model_card(run: Path, name: str, machine: str) -> str:
         max_seconds=cfg.data.max_seconds,
         minutes=results["fit_seconds"] / 60,
         machine=machine,
+        curve=validation_curve(run / "metrics.csv"),
         test_size=len(split["test"]),
         wer=results["test/wer"],
         cer=results["test/cer"],
