@@ -90,6 +90,7 @@ def test_run_folder_holds_every_artefact(trained):
     results = json.loads((trained / "results.json").read_text())
     assert {"val/wer", "test/wer", "test/cer", "before/test/wer", "test/lm_wer", "lm/alpha"} <= set(results)
     assert (trained / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert {"val/wer", "val/lm_wer"} <= set((trained / "metrics.csv").read_text().splitlines()[0].split(","))
     assert json.loads((trained / "validation.json").read_text())[0]["kept"] == 24
 
 

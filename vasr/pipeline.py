@@ -201,6 +201,31 @@ def resolve_ckpt(cfg: DictConfig, folder: Path) -> str | None:
     return cfg.ckpt_path
 
 
+def build_ngram(decode: DictConfig, splits: dict[str, list[Item]]) -> NgramLM | None:
+    """The n-gram ``decode.lm`` names: estimated from the training transcripts, or an ARPA file."""
+    spec = decode.get("lm")
+    if not spec or spec == "auto":
+        return None
+    if spec != "train":
+        return NgramLM.from_arpa(spec)
+    if not splits["train"]:
+        raise ValueError("decode.lm=train needs a training split to estimate the n-gram from")
+    ngram = NgramLM.train([item.text.split() for item in splits["train"]], decode.order)
+    log.info("n-gram LM: order %d from %d training transcripts", ngram.order, len(splits["train"]))
+    return ngram
+
+
+def beam_settings(decode: DictConfig) -> BeamSettings:
+    """``decode``'s beam settings; weights left null take BeamSettings' defaults until tuned."""
+    given = {"alpha": decode.alpha, "beta": decode.beta}
+    return BeamSettings(
+        **{k: v for k, v in given.items() if v is not None},
+        unk_offset=decode.unk_offset,
+        beam_width=decode.beam_width,
+        token_min_logp=decode.token_min_logp,
+    )
+
+
 def lm_decoder(
     decode: DictConfig,
     model,
@@ -209,30 +234,24 @@ def lm_decoder(
     folder: Path,
     model_dir: str | Path | None = None,
     batch_size: int = 1,
+    ngram: NgramLM | None = None,
 ) -> tuple[BeamDecoder | None, dict[str, float]]:
-    """The n-gram beam decoder ``decode`` asks for (None: greedy only) and what tuning it found.
+    """The n-gram beam decoder ``decode`` asks for (None: greedy only) and what tuning found.
 
     Weights left null are chosen by WER on the validation split (``lm_tuning.csv`` in ``folder``),
     the usual way of fitting shallow fusion; the test split never takes part.
     """
-    spec = decode.get("lm")
-    if not spec:
-        return None, {}
-    if spec == "auto":
+    if decode.get("lm") == "auto":
         decoder = BeamDecoder.load(model_dir, tokenizer) if model_dir and Path(model_dir).is_dir() else None
         if decoder is None:
             log.info("%s has no language_model/: greedy decoding only", model_dir)
         return decoder, {}
-    if spec == "train":
-        if not splits["train"]:
-            raise ValueError("decode.lm=train needs a training split to estimate the n-gram from")
-        ngram = NgramLM.train([item.text.split() for item in splits["train"]], decode.order)
-        log.info("n-gram LM: order %d from %d training transcripts", ngram.order, len(splits["train"]))
-    else:
-        ngram = NgramLM.from_arpa(spec)
-    alphas = [decode.alpha] if decode.alpha is not None else list(decode.grid.alpha)
-    betas = [decode.beta] if decode.beta is not None else list(decode.grid.beta)
-    base = BeamSettings(alphas[0], betas[0], decode.unk_offset, decode.beam_width, decode.token_min_logp)
+    ngram = ngram or build_ngram(decode, splits)
+    if ngram is None:
+        return None, {}
+    base = beam_settings(decode)
+    alphas = [base.alpha] if decode.alpha is not None else list(decode.grid.alpha)
+    betas = [base.beta] if decode.beta is not None else list(decode.grid.beta)
     if (len(alphas) == 1 and len(betas) == 1) or not splits["val"]:
         return BeamDecoder(tokenizer, ngram, base), {}
     val_log_probs, _ = posteriors(model, tokenizer, splits["val"], batch_size)
@@ -243,13 +262,11 @@ def lm_decoder(
     return decoder, {"lm/alpha": decoder.settings.alpha, "lm/beta": decoder.settings.beta, "lm/val_wer": best}
 
 
-def lm_test(cfg: DictConfig, splits: dict[str, list[Item]], folder: Path) -> dict[str, float]:
+def lm_test(cfg: DictConfig, splits: dict[str, list[Item]], folder: Path, ngram: NgramLM) -> dict[str, float]:
     """Test the exported model with the n-gram beam decoder and ship the decoder in ``export/``."""
     model, tokenizer = load_for_inference(folder / "export")
     batch = cfg.data.eval_batch_size
-    decoder, found = lm_decoder(cfg.decode, model, tokenizer, splits, folder, folder / "export", batch)
-    if decoder is None:
-        return {}
+    decoder, found = lm_decoder(cfg.decode, model, tokenizer, splits, folder, batch_size=batch, ngram=ngram)
     log_probs, _ = posteriors(model, tokenizer, splits["test"], batch)
     hyps = decoder.decode(log_probs)
     rates = error_rates((i.id, i.text, h) for i, h in zip(splits["test"], hyps, strict=True))
@@ -272,6 +289,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     splits = prepare_data(cfg, folder)
     vocab, old_vocab = prepare_vocab(cfg, splits, folder)
     module = build_module(cfg, vocab, old_vocab)
+    ngram = build_ngram(cfg.decode, splits)
+    if ngram is not None:  # validation also scores beam search with it (val/lm_wer), at untuned weights
+        module.lm_decoder = BeamDecoder(module.tokenizer, ngram, beam_settings(cfg.decode))
     data = cfg.data
     batch_size = cfg.model.get("batch_size") or data.batch_size
     datamodule = SpeechDataModule(
@@ -311,8 +331,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         model, tokenizer = load_checkpoint(best_path)
         export_folder(model, tokenizer, folder / "export")
-        if cfg.test_after_fit and splits["test"]:
-            results |= lm_test(cfg, splits, folder)
+        if ngram is not None and cfg.test_after_fit and splits["test"]:
+            results |= lm_test(cfg, splits, folder, ngram)
         metrics_csv = folder / "metrics.csv"
         if metrics_csv.exists():
             plot_curves(metrics_csv, folder / "curves.png")

@@ -24,13 +24,13 @@ def read_metrics(path: str | Path) -> dict[str, list[tuple[float, float]]]:
 
 
 def plot_curves(metrics_csv: str | Path, out: str | Path) -> Path:
-    """Two panels, train/val loss and val WER/CER, against optimizer steps."""
+    """Two panels, train/val loss and val WER/CER (and WER with the n-gram LM), against optimizer steps."""
     series = read_metrics(metrics_csv)
     figure, (loss_ax, wer_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for key in ("train/loss", "val/loss"):
         if key in series:
             loss_ax.plot(*zip(*series[key], strict=True), label=key, marker="." if key.startswith("val") else None)
-    for key in ("val/wer", "val/cer"):
+    for key in ("val/wer", "val/cer", "val/lm_wer"):
         if key in series:
             wer_ax.plot(*zip(*series[key], strict=True), label=key, marker=".")
     loss_ax.set(xlabel="step", ylabel="CTC loss", title="loss", yscale="log")

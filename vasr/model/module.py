@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
+from vasr.lm.beam import BeamDecoder
 from vasr.model.decode import greedy_decode
 from vasr.model.metrics import error_rates
 
@@ -59,7 +60,10 @@ class CTCModule(L.LightningModule):
         if gradient_checkpointing:
             model.gradient_checkpointing_enable()
         self.skipped_batches = 0
+        # Set by the pipeline to also score validation with beam search + n-gram (val/lm_wer).
+        self.lm_decoder: BeamDecoder | None = None
         self._rows: list[tuple[str, str, str]] = []
+        self._lm_rows: list[tuple[str, str, str]] = []
         self.last_predictions: list[tuple[str, str, str]] = []
 
     def forward(self, batch: dict) -> Any:
@@ -95,6 +99,11 @@ class CTCModule(L.LightningModule):
         output = self(batch)
         hyps = greedy_decode(self.model, self.tokenizer, output.logits, batch["input_lengths"])
         self._rows += list(zip(batch["ids"], batch["texts"], hyps, strict=True))
+        if self.lm_decoder is not None and stage == "val":
+            frames = self.model._get_feat_extract_output_lengths(batch["input_lengths"]).tolist()
+            log_probs = torch.log_softmax(output.logits.float(), dim=-1)
+            lm_hyps = self.lm_decoder.decode([row[: int(n)] for row, n in zip(log_probs, frames, strict=True)])
+            self._lm_rows += list(zip(batch["ids"], batch["texts"], lm_hyps, strict=True))
         self.log(f"{stage}/loss", output.loss, sync_dist=True, batch_size=len(batch["ids"]))
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
@@ -103,18 +112,26 @@ class CTCModule(L.LightningModule):
     def test_step(self, batch: dict, batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
-    def _epoch_end(self, stage: str) -> None:
-        rows = self._rows
+    def _gather(self, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        """Every rank's rows (DDP), so WER covers the whole split once ids are deduplicated."""
         if dist.is_available() and dist.is_initialized() and self.trainer.world_size > 1:
             gathered: list[list] = [None] * self.trainer.world_size  # type: ignore[list-item]
             dist.all_gather_object(gathered, rows)
             rows = [row for part in gathered for row in part]
+        return rows
+
+    def _epoch_end(self, stage: str) -> None:
+        rows = self._gather(self._rows)
         rates = error_rates(rows)
         self.log(f"{stage}/wer", rates["wer"], prog_bar=True)
         self.log(f"{stage}/cer", rates["cer"], prog_bar=stage == "val")
         self.log(f"{stage}/utterances", float(rates["utterances"]))
+        if self.lm_decoder is not None and stage == "val":
+            lm_rates = error_rates(self._gather(self._lm_rows))
+            self.log(f"{stage}/lm_wer", lm_rates["wer"], prog_bar=True)
+            self.log(f"{stage}/lm_cer", lm_rates["cer"])
         self.last_predictions = sorted(set(rows))[: self.hparams.sample_predictions]
-        self._rows = []
+        self._rows, self._lm_rows = [], []
         if self.trainer.is_global_zero and not self.trainer.sanity_checking:
             for logger in self.loggers:
                 if hasattr(logger, "log_table"):  # W&B: a table of sample predictions per validation
