@@ -27,7 +27,7 @@ from vasr.lm.beam import BeamDecoder, BeamSettings, tune
 from vasr.lm.ngram import NgramLM
 from vasr.model.build import build_from_config, load_pretrained, pretrained_vocab
 from vasr.model.decode import posteriors
-from vasr.model.export import export_folder, load_checkpoint, load_for_inference
+from vasr.model.export import export_folder, load_checkpoint
 from vasr.model.metrics import error_rates
 from vasr.model.module import CTCModule
 from vasr.plots import plot_curves
@@ -262,9 +262,10 @@ def lm_decoder(
     return decoder, {"lm/alpha": decoder.settings.alpha, "lm/beta": decoder.settings.beta, "lm/val_wer": best}
 
 
-def lm_test(cfg: DictConfig, splits: dict[str, list[Item]], folder: Path, ngram: NgramLM) -> dict[str, float]:
-    """Test the exported model with the n-gram beam decoder and ship the decoder in ``export/``."""
-    model, tokenizer = load_for_inference(folder / "export")
+def lm_test(
+    cfg: DictConfig, model, tokenizer, splits: dict[str, list[Item]], folder: Path, ngram: NgramLM
+) -> dict[str, float]:
+    """Test the best model with the n-gram beam decoder and ship the decoder in ``export/``."""
     batch = cfg.data.eval_batch_size
     decoder, found = lm_decoder(cfg.decode, model, tokenizer, splits, folder, batch_size=batch, ngram=ngram)
     log_probs, _ = posteriors(model, tokenizer, splits["test"], batch)
@@ -332,7 +333,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model, tokenizer = load_checkpoint(best_path)
         export_folder(model, tokenizer, folder / "export")
         if ngram is not None and cfg.test_after_fit and splits["test"]:
-            results |= lm_test(cfg, splits, folder, ngram)
+            results |= lm_test(cfg, model.eval(), tokenizer, splits, folder, ngram)
         metrics_csv = folder / "metrics.csv"
         if metrics_csv.exists():
             plot_curves(metrics_csv, folder / "curves.png")
