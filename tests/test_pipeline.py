@@ -18,7 +18,8 @@ def items(texts: list[str]) -> list[Item]:
 
 def decode(**values):
     base = {"lm": "train", "order": 2, "alpha": 0.7, "beta": 1.5, "unk_offset": -2.0, "beam_width": 8}
-    return OmegaConf.create(base | {"token_min_logp": -5.0, "grid": {"alpha": [0.5], "beta": [1.0]}} | values)
+    search = {"token_min_logp": -5.0, "top_k": 4, "grid": {"alpha": [0.5], "beta": [1.0]}}
+    return OmegaConf.create(base | search | values)
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def test_given_weights_need_no_tuning(tokenizer, tmp_path):
     splits = {"train": items(TEXTS), "val": items(TEXTS), "test": []}
     decoder, tuned = lm_decoder(decode(), None, tokenizer, splits, tmp_path)
     assert decoder.ngram.vocab == {w for t in TEXTS for w in t.split()} and decoder.ngram.order == 2
-    assert decoder.settings == BeamSettings(0.7, 1.5, -2.0, 8, -5.0) and tuned == {}
+    assert decoder.settings == BeamSettings(0.7, 1.5, -2.0, 8, -5.0, 4) and tuned == {}
     assert not (tmp_path / "lm_tuning.csv").exists()
 
 

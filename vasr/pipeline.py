@@ -223,6 +223,7 @@ def beam_settings(decode: DictConfig) -> BeamSettings:
         unk_offset=decode.unk_offset,
         beam_width=decode.beam_width,
         token_min_logp=decode.token_min_logp,
+        top_k=decode.top_k,
     )
 
 

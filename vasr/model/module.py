@@ -102,7 +102,8 @@ class CTCModule(L.LightningModule):
         if self.lm_decoder is not None and stage == "val":
             frames = self.model._get_feat_extract_output_lengths(batch["input_lengths"]).tolist()
             log_probs = torch.log_softmax(output.logits.float(), dim=-1)
-            lm_hyps = self.lm_decoder.decode([row[: int(n)] for row, n in zip(log_probs, frames, strict=True)])
+            cut = [row[: int(n)] for row, n in zip(log_probs, frames, strict=True)]
+            lm_hyps = self.lm_decoder.decode(cut, progress=False)  # inside Lightning's own progress bar
             self._lm_rows += list(zip(batch["ids"], batch["texts"], lm_hyps, strict=True))
         self.log(f"{stage}/loss", output.loss, sync_dist=True, batch_size=len(batch["ids"]))
 
