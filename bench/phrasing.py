@@ -80,7 +80,7 @@ def main() -> None:
             model, tokenizer = load_for_inference(path)
             log_probs, _ = posteriors(model, tokenizer, items)
             decoders = {"greedy": None}
-            if Path(path).is_dir() and (lm := BeamDecoder.load(path, tokenizer)) is not None:
+            if (lm := BeamDecoder.load(path, tokenizer)) is not None:
                 decoders["n-gram LM"] = lm
             for name, decoder in decoders.items():
                 hyps = decoder.decode(log_probs) if decoder else greedy_transcripts(tokenizer, log_probs)

@@ -243,7 +243,7 @@ def lm_decoder(
     the usual way of fitting shallow fusion; the test split never takes part.
     """
     if decode.get("lm") == "auto":
-        decoder = BeamDecoder.load(model_dir, tokenizer) if model_dir and Path(model_dir).is_dir() else None
+        decoder = BeamDecoder.load(model_dir, tokenizer) if model_dir else None
         if decoder is None:
             log.info("%s has no language_model/: greedy decoding only", model_dir)
         return decoder, {}
