@@ -2,7 +2,7 @@ import torch
 
 from tests.conftest import MICRO_ARCHITECTURE
 from vasr.model.build import build_from_config
-from vasr.model.decode import greedy_decode
+from vasr.model.decode import cut_log_probs, greedy_transcripts
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 
@@ -16,4 +16,4 @@ def test_padding_frames_do_not_reach_the_hypothesis(tmp_path):
     logits[:, :, vocab["a"]] = 10.0  # every frame says "a" ...
     logits[1, frames[1] :, :] = -10.0
     logits[1, frames[1] :, vocab["b"]] = 10.0  # ... and row 2's padding frames say "b"
-    assert greedy_decode(model, tokenizer, logits, lengths) == ["a", "a"]
+    assert greedy_transcripts(tokenizer, cut_log_probs(model, logits, lengths)) == ["a", "a"]

@@ -15,13 +15,11 @@ from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
 
 
-def greedy_decode(
-    model: Wav2Vec2ForCTC, tokenizer: Wav2Vec2CTCTokenizer, logits: torch.Tensor, input_lengths: torch.Tensor
-) -> list[str]:
-    """Argmax per frame, each row cut at the frames its true length produced, then CTC-collapsed."""
+def cut_log_probs(model: Wav2Vec2ForCTC, logits: torch.Tensor, input_lengths: torch.Tensor) -> list[torch.Tensor]:
+    """A batch's CTC log-probabilities, each row cut at the frames its true length produced (no padding)."""
     frames = model._get_feat_extract_output_lengths(input_lengths).tolist()
-    best = logits.argmax(dim=-1).cpu()
-    return tokenizer.batch_decode([row[: int(n)].tolist() for row, n in zip(best, frames, strict=True)])
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    return [row[: int(n)] for row, n in zip(log_probs, frames, strict=True)]
 
 
 def posteriors(
@@ -41,9 +39,7 @@ def posteriors(
     with torch.inference_mode():
         for batch in track(loader, description=f"transcribing {len(items)} utterances"):
             logits = model(batch["input_values"], attention_mask=batch.get("attention_mask")).logits
-            frames = model._get_feat_extract_output_lengths(batch["input_lengths"]).tolist()
-            log_probs = torch.log_softmax(logits.float(), dim=-1)
-            found |= {uid: row[: int(n)] for uid, row, n in zip(batch["ids"], log_probs, frames, strict=True)}
+            found |= dict(zip(batch["ids"], cut_log_probs(model, logits, batch["input_lengths"]), strict=True))
     return [found[item.id] for item in items], time.perf_counter() - start
 
 

@@ -12,7 +12,7 @@ import torch.distributed as dist
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.lm.beam import BeamDecoder
-from vasr.model.decode import greedy_decode
+from vasr.model.decode import cut_log_probs, greedy_transcripts
 from vasr.model.metrics import error_rates
 
 log = logging.getLogger("vasr")
@@ -97,13 +97,11 @@ class CTCModule(L.LightningModule):
 
     def _evaluate(self, batch: dict, stage: str) -> None:
         output = self(batch)
-        hyps = greedy_decode(self.model, self.tokenizer, output.logits, batch["input_lengths"])
+        log_probs = cut_log_probs(self.model, output.logits, batch["input_lengths"])
+        hyps = greedy_transcripts(self.tokenizer, log_probs)
         self._rows += list(zip(batch["ids"], batch["texts"], hyps, strict=True))
         if self.lm_decoder is not None and stage == "val":
-            frames = self.model._get_feat_extract_output_lengths(batch["input_lengths"]).tolist()
-            log_probs = torch.log_softmax(output.logits.float(), dim=-1)
-            cut = [row[: int(n)] for row, n in zip(log_probs, frames, strict=True)]
-            lm_hyps = self.lm_decoder.decode(cut, progress=False)  # inside Lightning's own progress bar
+            lm_hyps = self.lm_decoder.decode(log_probs, progress=False)  # inside Lightning's own progress bar
             self._lm_rows += list(zip(batch["ids"], batch["texts"], lm_hyps, strict=True))
         self.log(f"{stage}/loss", output.loss, sync_dist=True, batch_size=len(batch["ids"]))
 

@@ -7,13 +7,13 @@ figure in it is the one that run measured.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from vasr.plots import read_metrics
 from vasr.text.syllables import inventory
 
 CARD = """---
@@ -72,12 +72,9 @@ def parameter_count(folder: Path) -> int:
 
 def validation_curve(metrics_csv: Path) -> str:
     """ "1,000: 81.1% / 37.7%; 2,000: ..." from metrics.csv (the last row wins where a resume repeated a step)."""
-    points: dict[int, tuple[float, float]] = {}
-    with metrics_csv.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("val/wer"):
-                points[int(row["step"]) + 1] = (float(row["val/wer"]), float(row["val/cer"]))
-    return "; ".join(f"{step:,}: {wer:.1%} / {cer:.1%}" for step, (wer, cer) in sorted(points.items())) or "none"
+    series = read_metrics(metrics_csv)
+    wer, cer = (dict(series.get(name, [])) for name in ("val/wer", "val/cer"))
+    return "; ".join(f"{int(step) + 1:,}: {w:.1%} / {cer[step]:.1%}" for step, w in sorted(wer.items())) or "none"
 
 
 def model_card(run: Path, name: str, machine: str) -> str:
