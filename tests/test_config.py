@@ -69,3 +69,15 @@ def test_pretrain_experiment_wins_over_train_defaults():
 def test_default_run_decodes_with_a_tuned_ngram_of_its_training_text():
     decode = compose_train([]).decode
     assert decode.lm == "train" and decode.alpha is None and decode.beta is None and len(decode.grid.alpha) > 1
+
+
+def test_slurm_launcher_asks_for_the_trainers_nodes_and_devices():
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose(
+            config_name="train",
+            overrides=["launcher=slurm", "trainer=gpu", "trainer.devices=4", "trainer.num_nodes=2"],
+            return_hydra_config=True,
+        )
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)

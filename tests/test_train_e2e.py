@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,15 +18,41 @@ from vasr import ASSETS
 pytestmark = pytest.mark.slow
 
 
-def run(script: str, *overrides: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_SILENT": "true"}
-    env.pop("VASR_RUN_DIR", None)
-    env.pop("VASR_RUN_NAME", None)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / script), *overrides], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without a pinned run folder, W&B quiet."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VASR_")}
+    return env | {"WANDB_SILENT": "true"} | extra
+
+
+def launch(command: list[str], **env: str) -> subprocess.Popen:
+    """Start ``command`` in its own process group, so a hang can be ended with every rank it started."""
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=clean_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
+
+
+def finish(process: subprocess.Popen, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Wait for ``process``; past ``timeout`` its whole group is killed and the test fails (never hangs)."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"{process.args} hung for {timeout} s:\n{stdout[-2000:]}{stderr[-3000:]}")
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
+
+
+def run(script: str, *overrides: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
+    """``python SCRIPT OVERRIDES...`` as a user runs it, failing instead of hanging past ``timeout``."""
+    return finish(launch([sys.executable, str(ROOT / script), *overrides], **env), timeout)
 
 
 def corpus_args(corpus: Path) -> list[str]:

@@ -10,3 +10,5 @@ __version__ = "0.1.0"
 # so they resolve wherever vasr is installed and whatever the working directory.
 ASSETS = Path(__file__).parent / "assets"
 OmegaConf.register_new_resolver("vasr_asset", lambda name: str(ASSETS / name), replace=True)
+
+import vasr.run  # noqa: E402, F401  (registers ${vasr_launch_id:} and ${vasr_rank_zero:})

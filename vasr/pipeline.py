@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vasr.callbacks import RunEta, StepCheckpoint, Throughput
 from vasr.csvlog import ResumableCSVLogger
+from vasr.data.ctc_fit import check_ctc_fit, output_frames
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.manifest import Item, ValidationReport
 from vasr.data.splits import load_splits, write_splits
@@ -31,6 +31,7 @@ from vasr.model.export import export_folder, load_checkpoint
 from vasr.model.metrics import error_rates
 from vasr.model.module import CTCModule
 from vasr.plots import plot_curves
+from vasr.run import git_commit, pin_run
 from vasr.text.normalize import DEFAULT_DROP
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab, uncovered
 
@@ -38,46 +39,28 @@ log = logging.getLogger("vasr")
 
 
 def run_dir(cfg: DictConfig) -> Path:
-    """The one folder of this run; DDP children get the parent's through ``VASR_RUN_DIR``.
-
-    Lightning re-launches the script per rank with Hydra overrides that would re-resolve
-    ``${now:}`` and sweep folders; pinning the folder (and run name) in the environment keeps
-    every rank writing into the same place.
-    """
+    """The one folder of this run (DDP children get the parent's through ``VASR_RUN_DIR``)."""
     folder = os.environ.get("VASR_RUN_DIR") or (
         HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else cfg.paths.output_dir
     )
-    if rank_zero_only.rank == 0 and "LOCAL_RANK" not in os.environ:
-        os.environ["VASR_RUN_DIR"] = str(folder)
-        os.environ["VASR_RUN_NAME"] = str(cfg.run_name)
+    pin_run(Path(folder), str(cfg.run_name))
     return Path(folder)
 
 
-def git_commit() -> str | None:
-    """The commit of the code that ran, stored with the run."""
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def ensure_corpus(data: DictConfig) -> None:
-    """Synthesise the demo corpus on first use (rank 0 only; other ranks start after it)."""
-    if data.get("synthesize") and not Path(data.manifest).exists() and rank_zero_only.rank == 0:
+def ensure_corpus(data: DictConfig, wait_seconds: float = 3600) -> None:
+    """Synthesise the demo corpus on first use: rank 0 writes it, ranks started beside it wait for it."""
+    manifest = Path(data.manifest)
+    if not data.get("synthesize") or manifest.exists():
+        return
+    if rank_zero_only.rank == 0:
         log.info("corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
-        write_corpus(
-            Path(data.manifest).parent,
-            data.synthesize.num,
-            data.synthesize.seed,
-            text=data.synthesize.get("text", "commands"),
-        )
+        write_corpus(manifest.parent, data.synthesize.num, data.synthesize.seed, text=data.synthesize.get("text"))
+        return
+    deadline = time.monotonic() + wait_seconds
+    while not manifest.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"rank {rank_zero_only.rank}: rank 0 did not write {manifest} in {wait_seconds:.0f} s")
+        time.sleep(1)
 
 
 def read_options(data: DictConfig) -> dict:
@@ -105,19 +88,27 @@ def load_corpus(cfg: DictConfig) -> tuple[dict[str, list[Item]], list[Validation
         seed=cfg.seed,
         **read_options(data),
     )
-    for report in reports:
-        log.info("validation: %s", report.summary())
     return splits, reports
 
 
-def prepare_data(cfg: DictConfig, folder: Path) -> dict[str, list[Item]]:
-    """Validate the corpus before any step; write the validation report and the split (rank 0)."""
-    splits, reports = load_corpus(cfg)
+def prepare_data(cfg: DictConfig, module: CTCModule, splits: dict[str, list[Item]], reports, folder: Path):
+    """Drop (or reject, naming file:line) transcripts the model cannot emit in their audio's frames;
+    write the validation report and the split (rank 0). All before any training step."""
+    config = module.model.config
+    splits = check_ctc_fit(
+        splits,
+        lambda text: module.tokenizer(text).input_ids,
+        lambda samples: output_frames(samples, config.conv_kernel, config.conv_stride),
+        reports,
+        cfg.data.skip_bad,
+    )
     if rank_zero_only.rank == 0:
         write_splits(splits, folder / "split")
         (folder / "validation.json").write_text(
             json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=1)
         )
+    for report in reports:
+        log.info("validation: %s", report.summary())
     log.info("split: %s", ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
     return splits
 
@@ -162,6 +153,7 @@ def build_module(cfg: DictConfig, vocab: dict[str, int], old_vocab: dict | None)
         schedule=optimizer.schedule,
         freeze_feature_encoder=model_cfg.freeze_feature_encoder,
         gradient_checkpointing=model_cfg.gradient_checkpointing,
+        seed=cfg.seed,
     )
 
 
@@ -192,12 +184,14 @@ def build_loggers(cfg: DictConfig, folder: Path) -> list[Logger]:
 
 
 def resolve_ckpt(cfg: DictConfig, folder: Path) -> str | None:
-    """``ckpt_path=last`` means this run folder's last checkpoint."""
+    """``ckpt_path=last`` means this run folder's last checkpoint; a folder that has one is never overwritten."""
+    path = folder / "checkpoints" / "last.ckpt"
     if cfg.ckpt_path == "last":
-        path = folder / "checkpoints" / "last.ckpt"
         if not path.exists():
             raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")
         return str(path)
+    if cfg.ckpt_path is None and path.exists():
+        raise FileExistsError(f"{folder} holds a trained run: resume it (ckpt_path=last) or give a new run_name")
     return cfg.ckpt_path
 
 
@@ -288,19 +282,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if rank_zero_only.rank == 0:
         OmegaConf.save(cfg, folder / "config.yaml", resolve=True)
         (folder / "git_commit.txt").write_text(f"{git_commit()}\n")
-    splits = prepare_data(cfg, folder)
+    ckpt_path = resolve_ckpt(cfg, folder)
+    splits, reports = load_corpus(cfg)
     vocab, old_vocab = prepare_vocab(cfg, splits, folder)
     module = build_module(cfg, vocab, old_vocab)
+    splits = prepare_data(cfg, module, splits, reports, folder)
     ngram = build_ngram(cfg.decode, splits)
     if ngram is not None:  # validation also scores beam search with it (val/lm_wer), at untuned weights
         module.lm_decoder = BeamDecoder(module.tokenizer, ngram, beam_settings(cfg.decode))
     data = cfg.data
-    batch_size = cfg.model.get("batch_size") or data.batch_size
     datamodule = SpeechDataModule(
         splits,
         module.tokenizer,
-        batch_size=batch_size,
-        max_seconds=None if batch_size else data.max_seconds,
+        batch_size=cfg.model.get("batch_size") or data.batch_size,
+        max_seconds=data.max_seconds,
+        pad_to_seconds=data.pad_to_seconds,
         eval_batch_size=data.eval_batch_size,
         num_workers=data.num_workers,
         seed=cfg.seed,
@@ -323,7 +319,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if test_before and splits["test"]:
         results |= {f"before/{k}": v for k, v in trainer.test(module, datamodule, verbose=False)[0].items()}
     started = time.perf_counter()
-    trainer.fit(module, datamodule, ckpt_path=resolve_ckpt(cfg, folder))
+    trainer.fit(module, datamodule, ckpt_path=ckpt_path)
     results["fit_seconds"] = time.perf_counter() - started
     results["steps"] = float(trainer.global_step)
     best_path = best.best_model_path or str(ckpt_dir / "last.ckpt")

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from vasr.data.sampler import BucketBatchSampler, make_batches
+from vasr.data.sampler import BucketBatchSampler, make_batches, padded_seconds
 
 _RNG = random.Random(0)
 DURATIONS = [_RNG.uniform(1.0, 10.0) for _ in range(2003)]
@@ -61,10 +61,45 @@ def test_batch_size_or_seconds_exactly_one():
         make_batches(DURATIONS, batch_size=4, max_seconds=10.0)
 
 
+def padded(batch, pad_to=0.25):
+    return padded_seconds(max(DURATIONS[i] for i in batch), pad_to)
+
+
 def test_sortagrad_serves_the_first_epoch_shortest_first():
     sampler = BucketBatchSampler(DURATIONS, batch_size=8, seed=1, sortagrad_epochs=1)
-    longest = [max(DURATIONS[i] for i in batch) for batch in sampler]
-    assert all(b > a * 0.98 for a, b in zip(longest, longest[1:], strict=False))  # ascending, up to the 1% jitter
-    sampler.set_epoch(1)
-    longest = [max(DURATIONS[i] for i in batch) for batch in sampler]
-    assert longest != sorted(longest)
+    lengths = [padded(batch) for batch in sampler]
+    assert lengths == sorted(lengths)
+    lengths = [padded(batch) for batch in sampler]  # the next pass is epoch 1
+    assert sampler.epoch == 1 and lengths != sorted(lengths)
+
+
+def test_few_shapes_little_padding_same_batch_count_every_epoch():
+    sampler = BucketBatchSampler(DURATIONS, max_seconds=60.0, pad_to=0.25, seed=2)
+    counts, shapes = set(), set()
+    for _ in range(3):
+        batches = list(sampler)
+        counts.add(len(batches))
+        shapes |= {(len(b), padded(b)) for b in batches}
+        assert all(len(b) * padded(b) <= 60.0 or len(b) == 1 for b in batches)
+        real = sum(DURATIONS[i] for b in batches for i in b)
+        assert real / sum(len(b) * padded(b) for b in batches) > 0.95
+    assert counts == {len(sampler)}
+    assert len(shapes) <= 2 * len({padded_seconds(d, 0.25) for d in DURATIONS}) + 1
+
+
+def test_state_dict_continues_mid_epoch_and_moves_on_after_the_end():
+    sampler = BucketBatchSampler(DURATIONS, batch_size=8, seed=4)
+    list(sampler)
+    second = iter(sampler)
+    trained = [next(second) for _ in range(5)]
+    for _ in trained:
+        sampler.mark_trained()
+    restored = BucketBatchSampler(DURATIONS, batch_size=8, seed=4)
+    restored.load_state_dict(sampler.state_dict())
+    assert trained + list(restored) == sampler.all_batches()
+    assert restored.epoch == 1
+    for _ in range(len(restored)):
+        restored.mark_trained()
+    at_end = BucketBatchSampler(DURATIONS, batch_size=8, seed=4)
+    at_end.load_state_dict(restored.state_dict())
+    assert next(iter(at_end)) and at_end.epoch == 2

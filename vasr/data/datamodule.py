@@ -2,44 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 from torch.utils.data import DataLoader
 from transformers import Wav2Vec2CTCTokenizer
 
+from vasr.data.audio import SAMPLE_RATE
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
 
 
-class ResumableLoader(DataLoader):
-    """A DataLoader Lightning saves in checkpoints (it has ``state_dict``), so a run restored
-    mid-epoch continues with the batches it had not yet trained on instead of restarting the epoch."""
-
-    def __init__(self, *args, progress: Callable[[], int], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.progress = progress
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.batch_sampler.epoch, "batches_done": self.progress()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.batch_sampler.resume(state["epoch"], state["batches_done"])
-
-
 class SpeechDataModule(L.LightningDataModule):
-    """Reads audio per item in DataLoader workers; batches by duration; DDP rank-aware."""
+    """Reads audio per item in DataLoader workers; batches by duration; DDP rank-aware.
+
+    Its checkpointed state is the training sampler's (epoch and batches trained on), so a run
+    restored mid-epoch trains on exactly the batches an uninterrupted run would have.
+    """
 
     def __init__(
         self,
         splits: dict[str, list[Item]],
         tokenizer: Wav2Vec2CTCTokenizer,
-        batch_size: int | None = 16,
-        max_seconds: float | None = None,
+        batch_size: int | None = None,
+        max_seconds: float | None = 30.0,
+        pad_to_seconds: float = 0.25,
         eval_batch_size: int | None = 16,
         num_workers: int = 0,
+        pin_memory: bool = False,
+        prefetch_factor: int | None = None,
         seed: int = 0,
         return_attention_mask: bool = True,
         sortagrad_epochs: int = 0,
@@ -47,45 +40,80 @@ class SpeechDataModule(L.LightningDataModule):
         super().__init__()
         self.datasets = {name: SpeechDataset(items, tokenizer) for name, items in splits.items()}
         self.batch_size = batch_size
-        self.max_seconds = max_seconds
+        self.max_seconds = None if batch_size else max_seconds
+        self.pad_to_seconds = pad_to_seconds
         self.eval_batch_size = eval_batch_size
-        self.num_workers = num_workers
+        self.loader_options = {
+            "num_workers": num_workers,
+            "persistent_workers": num_workers > 0,
+            "pin_memory": pin_memory,
+            "prefetch_factor": prefetch_factor if num_workers > 0 else None,
+        }
         self.seed = seed
         self.sortagrad_epochs = sortagrad_epochs
-        self.collate = CTCCollator(return_attention_mask)
+        self.return_attention_mask = return_attention_mask
+        self._train_sampler: BucketBatchSampler | None = None
+        self._pending_state: dict | None = None
 
-    def _batches_done(self) -> int:
-        """Training batches of the current epoch already trained on (the one in flight included)."""
-        return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+    @property
+    def train_sampler(self) -> BucketBatchSampler:
+        """Made once per DataModule, for this process's DDP rank, so it carries its epoch across epochs."""
+        if self._train_sampler is None:
+            rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+            self._train_sampler = BucketBatchSampler(
+                self.datasets["train"].durations,
+                batch_size=self.batch_size,
+                max_seconds=self.max_seconds,
+                pad_to=self.pad_to_seconds,
+                seed=self.seed,
+                rank=rank,
+                world_size=world,
+                sortagrad_epochs=self.sortagrad_epochs,
+            )
+            if self._pending_state is not None:
+                self._train_sampler.load_state_dict(self._pending_state)
+        return self._train_sampler
 
-    def _loader(self, name: str, train: bool) -> DataLoader:
+    def _eval_loader(self, name: str) -> DataLoader:
         dataset = self.datasets[name]
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         sampler = BucketBatchSampler(
             dataset.durations,
-            batch_size=self.batch_size if train else self.eval_batch_size,
-            max_seconds=self.max_seconds if train or self.eval_batch_size is None else None,
-            shuffle=train,
-            seed=self.seed,
+            batch_size=self.eval_batch_size,
+            max_seconds=None if self.eval_batch_size else self.max_seconds,
+            pad_to=self.pad_to_seconds,
+            shuffle=False,
             rank=rank,
             world_size=world,
-            sortagrad_epochs=self.sortagrad_epochs if train else 0,
         )
-        options = {
-            "batch_sampler": sampler,
-            "collate_fn": self.collate,
-            "num_workers": self.num_workers,
-            "persistent_workers": self.num_workers > 0,
-        }
-        if train:
-            return ResumableLoader(dataset, progress=self._batches_done, **options)
-        return DataLoader(dataset, **options)
+        collate = CTCCollator(self.return_attention_mask)  # exact lengths: scores do not depend on padding
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, **self.loader_options)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
+        pad_to = round(self.pad_to_seconds * SAMPLE_RATE)
+        return DataLoader(
+            self.datasets["train"],
+            batch_sampler=self.train_sampler,
+            collate_fn=CTCCollator(self.return_attention_mask, pad_to),
+            **self.loader_options,
+        )
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
+        return self._eval_loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        return self._eval_loader("test")
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Counts training batches as the training loop takes them (prefetched ones are not yet trained on)."""
+        if self.trainer is not None and self.trainer.training:
+            self.train_sampler.mark_trained()
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"train_sampler": self.train_sampler.state_dict()} if "train" in self.datasets else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._pending_state = state_dict.get("train_sampler")
+        if self._train_sampler is not None and self._pending_state is not None:
+            self._train_sampler.load_state_dict(self._pending_state)

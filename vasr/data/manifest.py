@@ -14,7 +14,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from vasr.data.audio import DurationCache
+from vasr.data.audio import SAMPLE_RATE, DurationCache
 from vasr.text import normalize
 from vasr.text.normalize import DEFAULT_DROP, NumberStrategy
 
@@ -36,6 +36,12 @@ class Item:
     duration: float
     line: int
     sentence: str = ""
+    manifest: str = ""
+
+    @property
+    def where(self) -> str:
+        """``manifest:line``, how errors name this utterance."""
+        return f"{self.manifest}:{self.line}"
 
 
 @dataclass
@@ -89,7 +95,7 @@ def read_manifest(
     max_duration: float | None = None,
     required_keys: tuple[str, ...] = ASR_KEYS,
     cache: DurationCache | None = None,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
 ) -> tuple[list[Item], ValidationReport]:
     """Validate every line of ``manifest``; audio paths resolve against ``audio_dir`` (default: its folder)."""
     manifest = Path(manifest)
@@ -158,7 +164,9 @@ def read_manifest(
                 continue
             report.resampled += rate != sample_rate
             report.downmixed += channels > 1
-            items.append(Item(str(record["id"]), text, str(path), duration, number, str(record["sentence"])))
+            items.append(
+                Item(str(record["id"]), text, str(path), duration, number, str(record["sentence"]), str(manifest))
+            )
     cache.save()
     report.kept = len(items)
     return items, report

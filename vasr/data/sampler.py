@@ -1,65 +1,72 @@
-"""Length-bucketed batches: utterances of similar duration together, so batches carry little padding.
+"""Length-bucketed batches with few distinct shapes, and a sampler that owns its epoch and position.
 
-Like lhotse's dynamic bucketing, a batch is bounded either by a count or by padded audio
-seconds (longest item x batch size). Under DDP every rank gets the same number of batches
-and disjoint ones; the few batches repeated to even the ranks out are harmless because
-validation metrics are deduplicated by utterance id.
+Utterances are bucketed by their duration rounded up to a multiple of ``pad_to`` seconds; each
+bucket has one batch size (a count, or as many as fit a padded-seconds budget), and what is left
+of a bucket joins the next longer one. So an epoch's batches come in few padded shapes (GPU kernels
+are planned once per shape) at little padding, and their number is the same every epoch.
+
+Under DDP every rank gets the same number of batches and disjoint ones; the few batches repeated
+to even the ranks out are harmless because validation metrics are deduplicated by utterance id.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from torch.utils.data import Sampler
+
+
+def padded_seconds(duration: float, pad_to: float) -> float:
+    """``duration`` rounded up to a whole number of ``pad_to`` steps (at least one)."""
+    return max(1, math.ceil(duration / pad_to - 1e-9)) * pad_to
 
 
 def make_batches(
     durations: Sequence[float],
     batch_size: int | None = None,
     max_seconds: float | None = None,
-    jitter: float = 0.0,
+    pad_to: float = 0.25,
     rng: random.Random | None = None,
-    first_fraction: float = 1.0,
 ) -> list[list[int]]:
-    """Indices sorted by (jittered) duration and cut into batches by count or padded-seconds budget.
+    """Batches of similar padded length, shortest bucket first; ``rng`` shuffles who shares a batch.
 
-    ``first_fraction`` shrinks the first batch, which shifts every batch boundary: epochs see new
-    batch compositions without the padding that a coarser shuffle would cost.
+    A batch of bucket ``L`` holds ``batch_size`` utterances, or ``max_seconds // L`` of them (at
+    least one). Without ``rng`` each bucket is taken in duration order (evaluation).
     """
     if (batch_size is None) == (max_seconds is None):
         raise ValueError("give exactly one of batch_size or max_seconds")
-    rng = rng or random.Random(0)
-    keys = [d * (1 + rng.uniform(-jitter, jitter)) if jitter else d for d in durations]
-    order = sorted(range(len(durations)), key=lambda i: (keys[i], i))
+    buckets: dict[float, list[int]] = defaultdict(list)
+    for index, duration in enumerate(durations):
+        buckets[padded_seconds(duration, pad_to)].append(index)
     batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0.0
-    scale = first_fraction
-    for index in order:
-        longest_if_added = max(longest, durations[index])
-        full = (
-            len(current) >= max(1, round(batch_size * scale))
-            if batch_size is not None
-            else current and longest_if_added * (len(current) + 1) > max_seconds * scale
-        )
-        if full:
-            scale = 1.0
-            batches.append(current)
-            current, longest_if_added = [], durations[index]
-        current.append(index)
-        longest = longest_if_added
-    if current:
-        batches.append(current)
+    carry: list[int] = []
+    for length in sorted(buckets):
+        members = buckets[length]
+        if rng is not None:
+            rng.shuffle(members)
+        else:
+            members.sort(key=lambda i: (durations[i], i))
+        pool = carry + members
+        size = batch_size or max(1, int(max_seconds // length + 1e-9))
+        full = len(pool) // size * size
+        batches += [pool[start : start + size] for start in range(0, full, size)]
+        carry = pool[full:]
+    if carry:
+        batches.append(carry)
     return batches
 
 
 class BucketBatchSampler(Sampler[list[int]]):
-    """Seeded, epoch-aware batch sampler over utterance durations, DDP-aware through ``rank``/``world_size``.
+    """Seeded bucketed batches that know their epoch and how far into it training got.
 
-    ``sortagrad_epochs`` (DeepSpeech 2's SortaGrad) serves the first epochs shortest-first: CTC
-    leaves its all-blank plateau sooner on short utterances.
+    Each pass over the sampler is a new epoch with a new seeded composition and order of batches
+    (``sortagrad_epochs``, DeepSpeech 2's SortaGrad, serves the first epochs shortest-first: CTC
+    leaves its all-blank plateau sooner on short utterances). The consumer calls :meth:`mark_trained`
+    per batch it trains on; :meth:`state_dict` then says exactly where a restored run continues,
+    whatever the loader had prefetched.
     """
 
     def __init__(
@@ -67,44 +74,52 @@ class BucketBatchSampler(Sampler[list[int]]):
         durations: Sequence[float],
         batch_size: int | None = None,
         max_seconds: float | None = None,
+        pad_to: float = 0.25,
         shuffle: bool = True,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
-        jitter: float = 0.01,
         sortagrad_epochs: int = 0,
     ) -> None:
         self.durations = list(durations)
         self.batch_size = batch_size
         self.max_seconds = max_seconds
+        self.pad_to = pad_to
         self.shuffle = shuffle
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
-        self.jitter = jitter if shuffle else 0.0
         self.sortagrad_epochs = sortagrad_epochs
         self.epoch = 0
-        self._skip = 0
+        self.consumed = 0  # batches of this rank's current epoch trained on
+        self._exhausted = False
         self._cached: tuple[int, list[list[int]]] | None = None
-        make_batches(self.durations[:1], batch_size, max_seconds)  # validate the arguments early
+        make_batches(self.durations[:1], batch_size, max_seconds, pad_to)  # validate the arguments early
 
     def set_epoch(self, epoch: int) -> None:
-        """Called by Lightning at each epoch start: a new batch composition and order per epoch."""
-        self.epoch = epoch
+        """Serve ``epoch`` from its start on the next pass."""
+        self.epoch, self.consumed, self._exhausted = epoch, 0, False
 
-    def resume(self, epoch: int, batches_done: int) -> None:
-        """Continue ``epoch`` after its first ``batches_done`` batches (a run restored mid-epoch)."""
-        self.epoch = epoch
-        self._skip = batches_done
+    def mark_trained(self) -> None:
+        """One more batch of the current epoch was trained on."""
+        self.consumed += 1
 
-    def _all_batches(self) -> list[list[int]]:
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "consumed": self.consumed, "seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue the saved epoch after the batches it had trained on (the next one if it was done)."""
+        if state.get("seed", self.seed) != self.seed:
+            raise ValueError(f"the checkpoint's data order has seed {state['seed']}, this run {self.seed}")
+        self.epoch, self.consumed, self._exhausted = state["epoch"], state["consumed"], False
+
+    def all_batches(self) -> list[list[int]]:
         """This epoch's batches for all ranks, computed once: Lightning asks ``len`` several times per epoch."""
         if self._cached and self._cached[0] == self.epoch:
             return self._cached[1]
-        rng = random.Random(self.seed * 100_003 + self.epoch)
-        first = rng.uniform(0.05, 1.0) if self.shuffle else 1.0
-        batches = make_batches(self.durations, self.batch_size, self.max_seconds, self.jitter, rng, first)
-        if self.shuffle and self.epoch >= self.sortagrad_epochs:
+        rng = random.Random(self.seed * 100_003 + self.epoch) if self.shuffle else None
+        batches = make_batches(self.durations, self.batch_size, self.max_seconds, self.pad_to, rng)
+        if rng is not None and self.epoch >= self.sortagrad_epochs:
             rng.shuffle(batches)
         if self.world_size > 1 and batches:
             padded = math.ceil(len(batches) / self.world_size) * self.world_size
@@ -113,8 +128,11 @@ class BucketBatchSampler(Sampler[list[int]]):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        skip, self._skip = self._skip, 0
-        yield from self._all_batches()[self.rank :: self.world_size][skip:]
+        if self._exhausted or self.consumed >= len(self):
+            self.set_epoch(self.epoch + 1)
+        mine = self.all_batches()[self.rank :: self.world_size]
+        yield from mine[self.consumed :]
+        self._exhausted = True
 
     def __len__(self) -> int:
-        return math.ceil(len(self._all_batches()) / self.world_size)
+        return math.ceil(len(self.all_batches()) / self.world_size)

@@ -13,6 +13,7 @@ from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.lm.beam import BeamDecoder
 from vasr.model.decode import cut_log_probs, greedy_transcripts
+from vasr.model.layerdrop import SyncedLayerDrop
 from vasr.model.metrics import error_rates
 
 log = logging.getLogger("vasr")
@@ -49,6 +50,7 @@ class CTCModule(L.LightningModule):
         schedule: str = "linear",
         freeze_feature_encoder: bool = True,
         gradient_checkpointing: bool = False,
+        seed: int = 0,
         sample_predictions: int = 8,
     ) -> None:
         super().__init__()
@@ -59,6 +61,7 @@ class CTCModule(L.LightningModule):
             model.freeze_feature_encoder()
         if gradient_checkpointing:
             model.gradient_checkpointing_enable()
+        self.layerdrop = SyncedLayerDrop(model, seed)
         self.skipped_batches = 0
         # Set by the pipeline to also score validation with beam search + n-gram (val/lm_wer).
         self.lm_decoder: BeamDecoder | None = None
@@ -79,7 +82,9 @@ class CTCModule(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         try:
-            loss = self(batch).loss
+            with self.layerdrop.skipping(self.global_step, batch_idx) as skipped:
+                loss = self(batch).loss
+            loss = loss + self.layerdrop.zero_term(skipped)
         except torch.OutOfMemoryError:
             seconds = batch["input_values"].shape[1] / 16000 * len(batch["ids"])
             self._skip(batch, f"out of memory at {seconds:.0f} padded audio seconds; lower data.max_seconds")
@@ -150,6 +155,9 @@ class CTCModule(L.LightningModule):
             optimizer, lr_lambda(self.hparams.schedule, self.hparams.warmup_steps, total)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        self.layerdrop.clear_unused_grads()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["vasr"] = {"config": self.model.config.to_dict(), "vocab": self.tokenizer.get_vocab()}

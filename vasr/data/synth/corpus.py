@@ -190,11 +190,13 @@ def write_corpus(
         for _ in track(done, total=len(jobs), description=f"synthesising {num} utterances"):
             pass
     manifest = out / "manifest.jsonl"
-    with manifest.open("w", encoding="utf-8") as handle:
+    partial = manifest.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     (out / "speakers.jsonl").write_text(
         "".join(json.dumps({"id": r["id"], **asdict(j.rendering)}) + "\n" for r, j in zip(records, jobs, strict=True)),
         encoding="utf-8",
     )
+    partial.replace(manifest)  # last and atomic: ranks waiting for the corpus see it whole
     return manifest

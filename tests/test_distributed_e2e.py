@@ -1,0 +1,116 @@
+"""The reference recipe under DDP, and multi-node launches (torchrun, srun), through train.py on CPU."""
+
+import socket
+import sys
+
+import lightning as L
+import pytest
+import torch
+
+from tests.conftest import ROOT
+from tests.test_train_e2e import corpus_args, finish, launch, run
+from vasr.data.datamodule import SpeechDataModule
+from vasr.data.splits import load_splits
+from vasr.model.export import load_checkpoint
+from vasr.model.layerdrop import SyncedLayerDrop
+from vasr.model.module import CTCModule
+from vasr.plots import read_metrics
+
+pytestmark = pytest.mark.slow
+QUICK = ["model=micro", "logger=csv", "decode=greedy", "data.max_seconds=20", "test_after_fit=false"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like_checkpoint, tmp_path):
+    """model=nguyenvulebinh as shipped: LayerDrop 0.1, gradient checkpointing, frozen encoder, union vocab."""
+    run(
+        "train.py",
+        "model=nguyenvulebinh",
+        f"model.pretrained={base_like_checkpoint}",
+        "model.batch_size=2",
+        "logger=csv",
+        "decode=greedy",
+        "test_after_fit=false",
+        *corpus_args(corpus),
+        "data.eval_batch_size=2",
+        f"paths.runs_dir={tmp_path}",
+        "run_name=ddp",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_steps=12",
+        timeout=420,
+    )
+    folder = tmp_path / "train" / "ddp"
+    model, tokenizer = load_checkpoint(folder / "checkpoints" / "last.ckpt")
+    assert model.config.layerdrop == 0.1 and model.config.vocab_size == len(tokenizer) > 40  # union vocabulary
+    module = CTCModule(model, tokenizer, freeze_feature_encoder=True, gradient_checkpointing=True)
+    skips = [module.layerdrop.draw(step, step % 3) for step in range(12)]
+    assert any(skips)  # layers were dropped (the same ones on both ranks)
+    series = read_metrics(folder / "metrics.csv")
+    ddp_step, ddp_wer = series["val/wer"][-1]
+    assert ddp_step == 11 and series["val/utterances"][-1][1] == 6
+    options = {"val_ratio": 0.25, "test_ratio": 0.25, "numbers": "verbalize"}  # as data=soict reads it
+    splits, _ = load_splits(corpus / "manifest.jsonl", corpus / "audio", **options)
+    dm = SpeechDataModule(splits, tokenizer, eval_batch_size=2, return_attention_mask=False)
+    trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each of the 2 DDP processes ran: same kernels, same sums
+    try:
+        single = trainer.validate(module, dm, verbose=False)[0]
+    finally:
+        torch.set_num_threads(threads)
+    assert single["val/wer"] == pytest.approx(ddp_wer, abs=1e-6)
+    assert single["val/cer"] == pytest.approx(series["val/cer"][-1][1], abs=1e-6)
+
+
+def test_synced_layerdrop_draws_alike_on_every_rank(base_like_checkpoint):
+    from transformers import Wav2Vec2ForCTC
+
+    ranks = [SyncedLayerDrop(Wav2Vec2ForCTC.from_pretrained(base_like_checkpoint), seed=3) for _ in range(2)]
+    draws = [[rank.draw(step, 0) for step in range(50)] for rank in ranks]
+    assert draws[0] == draws[1] and 0 < sum(map(len, draws[0])) < 50 * 4
+
+
+def two_node_commands(launcher: str, corpus, tmp_path) -> list[tuple[list[str], dict]]:
+    args = [
+        str(ROOT / "train.py"),
+        *QUICK,
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "trainer.accelerator=cpu",
+        "trainer.strategy=ddp",
+        "trainer.devices=1",
+        "trainer.num_nodes=2",
+        "trainer.max_steps=3",
+    ]
+    port = free_port()
+    if launcher == "torchrun":
+        rdzv = ["--nnodes=2", "--nproc_per_node=1", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}"]
+        command = [sys.executable, "-m", "torch.distributed.run", *rdzv, "--rdzv-id=job7", *args]
+        return [(command, {}), (command, {})]
+    slurm = {"SLURM_JOB_ID": "4242", "SLURM_STEP_ID": "0", "SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "1"}
+    slurm |= {"SLURM_JOB_NAME": "vasr", "SLURM_NODELIST": "127.0.0.1", "MASTER_PORT": str(port)}
+    return [
+        ([sys.executable, *args], slurm | {"SLURM_PROCID": str(r), "SLURM_LOCALID": "0", "SLURM_NODEID": str(r)})
+        for r in range(2)
+    ]
+
+
+@pytest.mark.parametrize("launcher", ["torchrun", "srun"])
+def test_two_nodes_write_one_run_folder(launcher, corpus, tmp_path):
+    """Two 'nodes' on this machine, started as torchrun or srun starts them: one folder, one export."""
+    processes = [launch(command, **env) for command, env in two_node_commands(launcher, corpus, tmp_path)]
+    for process in processes:
+        finish(process, timeout=300)
+    folders = list((tmp_path / "train").iterdir())
+    assert len(folders) == 1, folders
+    name = "torchrun-job7" if launcher == "torchrun" else "slurm4242.0"
+    assert folders[0].name == f"micro-union-{name}"
+    assert (folders[0] / "export" / "model.safetensors").exists()
+    assert torch.load(folders[0] / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3

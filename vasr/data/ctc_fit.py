@@ -1,0 +1,56 @@
+"""Transcripts too long for their audio under CTC: bad input, found before any training step.
+
+CTC emits one symbol per output frame and needs a blank between two equal symbols, so a
+transcript of U labels with R adjacent repeats needs U + R frames. One that needs more than
+its audio gives is an impossible target: its loss is infinite, which ``ctc_zero_infinity``
+would silently turn into a zero. Usually the transcript belongs to another file, or the audio
+was cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from vasr.data.audio import SAMPLE_RATE
+from vasr.data.manifest import Item, ManifestError, ValidationReport
+
+REASON = "transcript too long for its audio under CTC"
+
+
+def output_frames(samples: int, conv_kernel: Sequence[int], conv_stride: Sequence[int]) -> int:
+    """Frames the wav2vec2 feature encoder makes of ``samples`` (its convolutions, no padding)."""
+    for kernel, stride in zip(conv_kernel, conv_stride, strict=True):
+        samples = (samples - kernel) // stride + 1
+    return max(samples, 0)
+
+
+def frames_needed(labels: Sequence[int]) -> int:
+    """Labels plus one blank between each pair of equal neighbours."""
+    return len(labels) + sum(a == b for a, b in zip(labels, labels[1:], strict=False))
+
+
+def check_ctc_fit(
+    splits: dict[str, list[Item]],
+    tokenize: Callable[[str], list[int]],
+    frames: Callable[[int], int],
+    reports: Sequence[ValidationReport],
+    skip_bad: bool = False,
+) -> dict[str, list[Item]]:
+    """Items whose transcript fits their audio; others raise naming ``file:line``, or are counted and dropped."""
+    by_manifest = {report.manifest: report for report in reports}
+    kept: dict[str, list[Item]] = {}
+    for name, items in splits.items():
+        kept[name] = []
+        for item in items:
+            have = frames(round(item.duration * SAMPLE_RATE))
+            need = frames_needed(tokenize(item.text))
+            if need <= have:
+                kept[name].append(item)
+                continue
+            detail = f"{REASON}: {need} frames needed, {item.duration:.2f} s gives {have}"
+            if not skip_bad or item.manifest not in by_manifest:
+                raise ManifestError(f"{item.where}: {detail} (data.skip_bad=true skips such lines)")
+            report = by_manifest[item.manifest]
+            report.note(report.skipped, REASON, item.where, detail)
+            report.kept -= 1
+    return kept

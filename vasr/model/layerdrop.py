@@ -1,0 +1,67 @@
+"""LayerDrop that skips the same transformer layers on every DDP rank.
+
+transformers draws LayerDrop from each process's own random stream, so under DDP the ranks skip
+different layers: gradient reduction then fails ("parameters that were not used in producing the
+loss") or hangs. Here one draw per training step comes from a generator seeded by (seed, step,
+batch), the same on every rank. Skipped layers get an exact zero gradient through a zero-weighted
+term, so DDP's graph stays static and every rank saves the skipped layers' compute; their gradients
+are cleared before the optimizer step, so AdamW leaves them alone as it does in a single process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+from transformers import Wav2Vec2ForCTC
+
+
+class SyncedLayerDrop:
+    """Owns the LayerDrop of ``model`` (its ``config.layerdrop``) while training."""
+
+    def __init__(self, model: Wav2Vec2ForCTC, seed: int = 0) -> None:
+        self.model = model
+        self.seed = seed
+        self.probability = float(model.config.layerdrop)
+        self._unused: set[int] | None = None  # layers no batch of the pending optimizer step used
+
+    @property
+    def layers(self) -> nn.ModuleList:
+        return self.model.wav2vec2.encoder.layers
+
+    def draw(self, step: int, batch_idx: int) -> list[int]:
+        """Indices of the layers to skip for this batch: the same on every rank."""
+        generator = torch.Generator().manual_seed(hash((self.seed, step, batch_idx)) & 0x7FFF_FFFF)
+        return torch.nonzero(torch.rand(len(self.layers), generator=generator) < self.probability).flatten().tolist()
+
+    @contextmanager
+    def skipping(self, step: int, batch_idx: int) -> Iterator[list[int]]:
+        """The encoder runs without this batch's skipped layers; transformers' own draw is off meanwhile."""
+        if not self.probability or not self.model.training:
+            yield []
+            return
+        skipped = self.draw(step, batch_idx)
+        every = self.layers
+        encoder, config = self.model.wav2vec2.encoder, self.model.config
+        encoder.layers = nn.ModuleList([layer for i, layer in enumerate(every) if i not in skipped])
+        config.layerdrop = 0.0
+        try:
+            yield skipped
+        finally:
+            encoder.layers = every
+            config.layerdrop = self.probability
+        self._unused = set(skipped) if self._unused is None else self._unused & set(skipped)
+
+    def zero_term(self, skipped: list[int]) -> torch.Tensor | float:
+        """0 x the skipped layers' parameters: each gets a zero gradient, so DDP sees every parameter used."""
+        params = [p for i in skipped for p in self.layers[i].parameters() if p.requires_grad]
+        return sum(p.sum() for p in params) * 0.0 if params else 0.0
+
+    def clear_unused_grads(self) -> None:
+        """Before the optimizer step: layers skipped by every batch of the step have no gradient."""
+        for index in self._unused or ():
+            for param in self.layers[index].parameters():
+                param.grad = None
+        self._unused = None
