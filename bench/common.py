@@ -8,7 +8,7 @@ from vasr.data.manifest import read_manifest
 
 
 def demo_durations(manifest: str = "data/demo/manifest.jsonl", audio_dir: str = "data/demo/audio") -> list[float]:
-    """Header durations of the demo corpus (make it with `python -m vasr.data.synth --out data/demo`)."""
+    """Header durations of the demo corpus (make it with `python -m vasr.synth --out data/demo`)."""
     items, _ = read_manifest(manifest, audio_dir)
     return [item.duration for item in items]
 

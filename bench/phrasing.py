@@ -17,11 +17,12 @@ import tempfile
 from pathlib import Path
 
 from vasr.data.manifest import read_manifest
-from vasr.data.synth import write_corpus
+from vasr.inference import posteriors
 from vasr.lm.beam import BeamDecoder
-from vasr.model.decode import greedy_transcripts, posteriors
+from vasr.metrics import error_rates
+from vasr.model.decoding import greedy_transcripts
 from vasr.model.export import load_for_inference
-from vasr.model.metrics import error_rates
+from vasr.synth import write_corpus
 
 SENTENCES = (
     "nhà mình tối quá bật giúp cái đèn phòng khách đi",

@@ -17,13 +17,14 @@ import argparse
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import lightning as L
 import numpy as np
 import soundfile as sf
 import torch
 from omegaconf import OmegaConf
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainingArguments, get_scheduler
 
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.manifest import read_manifest
@@ -39,7 +40,9 @@ def tiny_model(vocab):
 
 
 def run_vasr(items, tokenizer, vocab, steps: int, batch: int, precision: str) -> float:
-    module = CTCModule(tiny_model(vocab), tokenizer, lr=1e-3, warmup_steps=10, freeze_feature_encoder=False)
+    optimizer = partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.005)
+    scheduler = partial(get_scheduler, "linear", num_warmup_steps=10)
+    module = CTCModule(tiny_model(vocab), tokenizer, optimizer, scheduler, freeze_feature_encoder=False)
     dm = SpeechDataModule({"train": items, "val": [], "test": []}, tokenizer, batch_size=batch, num_workers=0)
     trainer = L.Trainer(
         max_epochs=1,

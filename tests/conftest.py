@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
-from vasr.data.synth import write_corpus
+from vasr.synth import write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small enough for a CPU step in well under a second.

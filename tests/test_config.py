@@ -30,14 +30,13 @@ def test_every_group_option_composes(override):
 
 
 def test_reference_recipe_numbers():
-    cfg = compose_train(["model=nguyenvulebinh", "trainer=gpu", "trainer.devices=2"])
+    cfg = compose_train(["experiment=reference", "trainer=gpu", "trainer.devices=2"])
     assert cfg.model.pretrained == "nguyenvulebinh/wav2vec2-base-vietnamese-250h"
-    assert (cfg.model.optimizer.lr, cfg.model.optimizer.weight_decay, cfg.model.optimizer.warmup_steps) == (
-        1e-4,
-        0.005,
-        1000,
-    )
-    assert cfg.model.batch_size == 16 and cfg.model.gradient_checkpointing and cfg.model.freeze_feature_encoder
+    optimizer, scheduler = cfg.model.optimizer, cfg.model.scheduler
+    assert (optimizer.lr, optimizer.weight_decay, scheduler.num_warmup_steps) == (1e-4, 0.005, 1000)
+    assert scheduler.name == "linear" and cfg.model.overrides.layerdrop == 0.1
+    assert cfg.data.loader.batch_size == 16 and cfg.data.loader.max_seconds is None
+    assert cfg.model.gradient_checkpointing and cfg.model.freeze_feature_encoder
     assert cfg.trainer.precision == "16-mixed" and cfg.trainer.devices == 2
     assert cfg.vocab.strategy == "union"
 

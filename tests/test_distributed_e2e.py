@@ -17,7 +17,7 @@ from vasr.model.module import CTCModule
 from vasr.plots import read_metrics
 
 pytestmark = pytest.mark.slow
-QUICK = ["model=micro", "logger=csv", "decode=greedy", "data.max_seconds=20", "test_after_fit=false"]
+QUICK = ["model=micro", "logger=csv", "decode=greedy", "data.loader.max_seconds=20", "test_after_fit=false"]
 
 
 def free_port() -> int:
@@ -32,12 +32,13 @@ def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like
         "train.py",
         "model=nguyenvulebinh",
         f"model.pretrained={base_like_checkpoint}",
-        "model.batch_size=2",
+        "data.loader.batch_size=2",
+        "data.loader.max_seconds=null",
         "logger=csv",
         "decode=greedy",
         "test_after_fit=false",
         *corpus_args(corpus),
-        "data.eval_batch_size=2",
+        "data.loader.eval_batch_size=2",
         f"paths.runs_dir={tmp_path}",
         "run_name=ddp",
         "trainer=ddp",

@@ -13,10 +13,16 @@ import torch
 
 from tests.conftest import ROOT
 from tests.test_train_e2e import corpus_args, run
-from vasr.compare import write_comparison
+from vasr.tools.compare import write_comparison
 
 pytestmark = pytest.mark.slow
-QUICK = ["model=micro", "logger=csv", "trainer.val_check_interval=2", "data.max_seconds=20", "test_after_fit=false"]
+QUICK = [
+    "model=micro",
+    "logger=csv",
+    "trainer.val_check_interval=2",
+    "data.loader.max_seconds=20",
+    "test_after_fit=false",
+]
 
 
 def test_ddp_two_processes_one_run_folder_whole_val_set(corpus, tmp_path):
@@ -50,13 +56,13 @@ def test_multirun_with_a_failing_job_then_compare(corpus, tmp_path):
         f"hydra.sweep.dir={sweep}",
         "trainer.max_steps=2",
         "model.optimizer.lr=1e-3,3e-3",
-        "model.optimizer.schedule=linear,bogus",
+        "model.scheduler.name=linear,bogus",
     )
     rows = write_comparison(sweep)
     assert len(rows) == 4
     assert sum(r["status"] == "done" for r in rows) == 2
     failed = [r for r in rows if r["status"].startswith("failed")]
-    assert len(failed) == 2 and "unknown lr schedule 'bogus'" in failed[0]["status"]
+    assert len(failed) == 2 and "bogus is not a valid SchedulerType" in failed[0]["status"]
     table = (sweep / "comparison.md").read_text()
     assert "model.optimizer.lr" in table and (sweep / "val_wer.png").exists()
 
@@ -108,8 +114,9 @@ def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_steps(corpus, tmp_pa
         *corpus_args(corpus),
         f"paths.runs_dir={tmp_path}",
         "trainer.max_epochs=2",
-        "data.batch_size=1",
-        "trainer.checkpoint_every_n_steps=1",
+        "data.loader.batch_size=1",
+        "data.loader.max_seconds=null",
+        "callbacks.last_checkpoint.every_n_steps=1",
         "test_after_fit=false",
     ]
     run("train.py", *args, "run_name=whole")

@@ -62,7 +62,7 @@ def corpus_args(corpus: Path) -> list[str]:
         f"data.audio_dir={corpus / 'audio'}",
         "data.val_ratio=0.25",
         "data.test_ratio=0.25",
-        "data.num_workers=0",
+        "data.loader.num_workers=0",
     ]
 
 
@@ -78,7 +78,7 @@ def trained(corpus, tmp_path_factory) -> Path:
         "run_name=e2e",
         "trainer.max_steps=4",
         "trainer.val_check_interval=2",
-        "data.max_seconds=20",
+        "data.loader.max_seconds=20",
         "test_before_fit=true",
         # A small grid: beam search on an untrained model's near-uniform output is the slow case.
         "decode.grid.alpha=[0.5,1.0]",
@@ -108,7 +108,7 @@ def test_run_folder_holds_every_artefact(trained):
         "export/language_model/lm.arpa",
         "export/language_model/decoder.json",
         "lm_tuning.csv",
-        "predictions_lm.jsonl",
+        "predictions.jsonl",
     ]
     missing = [name for name in expected if not (trained / name).exists()]
     assert not missing
@@ -158,7 +158,7 @@ def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_afte
         f"paths.runs_dir={tmp_path}",
         "run_name=ft",
         "trainer.max_steps=3",
-        "data.max_seconds=20",
+        "data.loader.max_seconds=20",
     )
     shipped = load_file(ASSETS / "vasr-tiny-vi" / "model.safetensors")
     tuned = load_file(tmp_path / "train" / "ft" / "export" / "model.safetensors")

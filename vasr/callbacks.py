@@ -45,7 +45,7 @@ class Throughput(L.Callback):
         self._start = time.perf_counter()
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch: dict, *args) -> None:
-        seconds = batch["input_lengths"].sum().item() / 16000 * trainer.world_size
+        seconds = batch["audio_seconds"] * trainer.world_size
         pl_module.log("train/audio_seconds_per_second", seconds / (time.perf_counter() - self._start), batch_size=1)
 
 

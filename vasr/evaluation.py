@@ -1,50 +1,93 @@
-"""The evaluation behind ``evaluate.py``: a checkpoint or exported folder scored on a manifest."""
+"""Scoring a model on a split: log-probabilities computed once, decoded greedy and with the n-gram LM.
+
+``evaluate.py`` and the end of a training run share these steps.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
 from pathlib import Path
 
-import jiwer
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from transformers import Wav2Vec2ForCTC
 
-from vasr.model.decode import greedy_transcripts, posteriors
+from vasr.data.corpus import Splits, load_corpus
+from vasr.data.manifest import Item
+from vasr.inference import posteriors
+from vasr.lm.tune import tune
+from vasr.metrics import write_predictions
+from vasr.model.decoding import CTCDecoding, DecodeConfig
 from vasr.model.export import load_for_inference
-from vasr.model.metrics import error_rates
-from vasr.pipeline import lm_decoder, load_corpus
 
 log = logging.getLogger("vasr")
 
 
+def tune_lm(
+    model: Wav2Vec2ForCTC, decoding: CTCDecoding, cfg: DecodeConfig, val: list[Item], batch_size: int, folder: Path
+) -> tuple[CTCDecoding, dict[str, float]]:
+    """The LM weights left unset in ``cfg`` chosen by WER on the validation split (``lm_tuning.csv``);
+    the test split never takes part."""
+    beam = decoding.beam
+    if beam is None or beam.ngram is None or not cfg.needs_tuning or not val:
+        return decoding, {}
+    log_probs, _ = posteriors(model, decoding.tokenizer, val, batch_size)
+    alphas, betas = cfg.weight_grid
+    texts = [item.text for item in val]
+    best, rows = tune(
+        decoding.tokenizer, beam.ngram, log_probs, texts, alphas, betas, beam.settings, folder / "lm_tuning.csv"
+    )
+    found = {"lm/alpha": best.settings.alpha, "lm/beta": best.settings.beta, "lm/val_wer": min(r["wer"] for r in rows)}
+    return CTCDecoding(decoding.tokenizer, best), found
+
+
+def score(
+    model: Wav2Vec2ForCTC, decoding: CTCDecoding, items: list[Item], batch_size: int, predictions: Path
+) -> dict[str, float]:
+    """WER/CER of ``items``, greedy and (when ``decoding`` has an n-gram) with it, from one pass of the model;
+    one line per utterance in ``predictions``; the real-time factor of the network's pass."""
+    log_probs, seconds = posteriors(model, decoding.tokenizer, items, batch_size)
+    hypotheses = {"greedy": decoding.greedy(log_probs)}
+    if (with_lm := decoding.with_lm(log_probs)) is not None:
+        hypotheses["lm"] = with_lm
+    rates = write_predictions(predictions, items, hypotheses)
+    audio = sum(item.duration for item in items)
+    return rates | {"audio_seconds": audio, "wall_seconds": seconds, "real_time_factor": seconds / max(audio, 1e-9)}
+
+
+def test_best(
+    model: Wav2Vec2ForCTC, decoding: CTCDecoding, cfg: DecodeConfig, splits: Splits, folder: Path, batch_size: int
+) -> dict[str, float]:
+    """After fitting: LM weights tuned on val, the test split scored once both ways (``predictions.jsonl``),
+    the decoder shipped in ``export/language_model``."""
+    decoding, found = tune_lm(model, decoding, cfg, splits["val"], batch_size, folder)
+    rates = score(model, decoding, splits["test"], batch_size, folder / "predictions.jsonl")
+    results = found | {"test/wer": rates["wer"], "test/cer": rates["cer"]}
+    if decoding.beam is not None:
+        decoding.beam.save(folder / "export", lm=str(cfg.lm), val_wer=found.get("lm/val_wer", float("nan")))
+        results |= {"test/lm_wer": rates["lm_wer"], "test/lm_cer": rates["lm_cer"]}
+    return results
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Score ``cfg.model_path`` on ``cfg.split`` of ``cfg.data``, greedy and (where ``cfg.decode`` gives
-    one) with the n-gram LM; writes predictions.jsonl and metrics.json."""
-    folder = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path(cfg.paths.output_dir)
+    """Score ``cfg.model_path`` on ``cfg.split`` of ``cfg.data``, greedy and (where ``cfg.decode`` gives one)
+    with the n-gram LM; writes predictions.jsonl and metrics.json into the evaluation's folder."""
+    folder = Path(cfg.paths.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    splits, _ = load_corpus(cfg)
+    splits, _ = load_corpus(cfg.data, cfg.seed)
     items = [i for name in ("train", "val", "test") for i in splits[name]] if cfg.split == "all" else splits[cfg.split]
     model, tokenizer = load_for_inference(cfg.model_path)
-    log_probs, seconds = posteriors(model, tokenizer, items, cfg.batch_size)
-    hyps = greedy_transcripts(tokenizer, log_probs)
-    decoder, tuned = lm_decoder(cfg.decode, model, tokenizer, splits, folder, cfg.model_path, cfg.batch_size)
-    lm_hyps = decoder.decode(log_probs) if decoder else None
-    with (folder / "predictions.jsonl").open("w", encoding="utf-8") as handle:
-        for index, (item, hyp) in enumerate(zip(items, hyps, strict=True)):
-            row = {"id": item.id, "reference": item.text, "hypothesis": hyp, "wer": jiwer.wer(item.text, hyp)}
-            if lm_hyps is not None:
-                row |= {"lm_hypothesis": lm_hyps[index], "lm_wer": jiwer.wer(item.text, lm_hyps[index])}
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    rates = error_rates((item.id, item.text, hyp) for item, hyp in zip(items, hyps, strict=True))
-    audio = sum(item.duration for item in items)
-    rates |= {"audio_seconds": audio, "wall_seconds": seconds, "real_time_factor": seconds / max(audio, 1e-9)}
+    decode = DecodeConfig(**OmegaConf.to_container(cfg.decode, resolve=True))
+    train_texts = [i.text for i in splits["train"]]
+    decoding = CTCDecoding.from_config(decode, tokenizer, train_texts, model_dir=cfg.model_path)
+    if decoding.beam is None and decode.lm == "auto":
+        log.info("%s has no language_model/: greedy decoding only", cfg.model_path)
+    decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, folder)
+    rates = score(model, decoding, items, cfg.batch_size, folder / "predictions.jsonl") | tuned
     line = f"WER {rates['wer']:.4f} CER {rates['cer']:.4f}"
-    if lm_hyps is not None:
-        lm_rates = error_rates((item.id, item.text, hyp) for item, hyp in zip(items, lm_hyps, strict=True))
-        rates |= tuned | {"lm_wer": lm_rates["wer"], "lm_cer": lm_rates["cer"], **asdict(decoder.settings)}
-        line += f" greedy; with the n-gram LM WER {lm_rates['wer']:.4f} CER {lm_rates['cer']:.4f}"
+    if decoding.beam is not None:
+        rates |= {"alpha": decoding.beam.settings.alpha, "beta": decoding.beam.settings.beta}
+        line += f" greedy; with the n-gram LM WER {rates['lm_wer']:.4f} CER {rates['lm_cer']:.4f}"
     (folder / "metrics.json").write_text(json.dumps(rates, indent=1))
     print(
         f"\n{cfg.model_path} on {len(items)} utterances ({cfg.split}): {line} "

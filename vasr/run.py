@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import subprocess
+import traceback
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger("vasr")
 
 
 def launch_id() -> str:
@@ -45,6 +49,53 @@ def pin_run(folder: Path, name: str) -> None:
     if global_rank() == 0 and "LOCAL_RANK" not in os.environ:
         os.environ["VASR_RUN_DIR"] = str(folder)
         os.environ["VASR_RUN_NAME"] = name
+
+
+def open_run(cfg: DictConfig) -> tuple[Path, bool]:
+    """The run's folder, made, with its resolved config and code commit (global rank 0); and whether this
+    process is the one that writes (global rank 0)."""
+    folder = Path(cfg.paths.output_dir)
+    pin_run(folder, str(cfg.run_name))
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = global_rank() == 0
+    if writer:
+        OmegaConf.save(cfg, folder / "config.yaml", resolve=True)
+        (folder / "git_commit.txt").write_text(f"{git_commit()}\n")
+    return folder, writer
+
+
+def resume_point(cfg: DictConfig, folder: Path) -> str | None:
+    """``ckpt_path=last`` means this run folder's last checkpoint; a folder that has one is never overwritten."""
+    path = folder / "checkpoints" / "last.ckpt"
+    if cfg.ckpt_path == "last":
+        if not path.exists():
+            raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")
+        return str(path)
+    if cfg.ckpt_path is None and path.exists():
+        raise FileExistsError(f"{folder} holds a trained run: resume it (ckpt_path=last) or give a new run_name")
+    return cfg.ckpt_path
+
+
+def record_failure(cfg: DictConfig) -> float:
+    """In a sweep, a failed job is written to its folder (``failed.txt``) and scores +inf, so the sweep goes
+    on; outside one the error propagates. Called from an ``except`` block."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN):
+        raise
+    trace = traceback.format_exc()
+    folder = Path(cfg.paths.output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "failed.txt").write_text(trace.strip().splitlines()[-1] + "\n" + trace)
+    log.exception("job %s failed; the sweep goes on", cfg.run_name)
+    return float("inf")
+
+
+def unpin_run() -> None:
+    """The next job of a sweep in this process gets its own folder."""
+    os.environ.pop("VASR_RUN_DIR", None)
+    os.environ.pop("VASR_RUN_NAME", None)
 
 
 def git_commit() -> str | None:

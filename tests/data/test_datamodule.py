@@ -65,7 +65,7 @@ class RecordBatches(L.Callback):
 def fit_recording(corpus, tmp_path, sortagrad: int, stop_at=None, ckpt_path=None) -> list:
     splits, _ = load_splits(corpus / "manifest.jsonl", corpus / "audio", val_ratio=0.25, test_ratio=0.25)
     tokenizer = make_tokenizer(save_vocab(build_vocab("corpus", (i.text for i in splits["train"])), tmp_path))
-    module = CTCModule(build_from_config(MICRO_ARCHITECTURE, tokenizer.get_vocab(), PAD), tokenizer, warmup_steps=1)
+    module = CTCModule(build_from_config(MICRO_ARCHITECTURE, tokenizer.get_vocab(), PAD), tokenizer)
     dm = SpeechDataModule(splits, tokenizer, batch_size=2, seed=5, sortagrad_epochs=sortagrad)
     record = RecordBatches(stop_at)
     trainer = L.Trainer(

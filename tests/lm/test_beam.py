@@ -4,8 +4,9 @@ import json
 import pytest
 import torch
 
-from vasr.lm.beam import BeamDecoder, BeamSettings, tune
+from vasr.lm.beam import BeamDecoder, BeamSettings
 from vasr.lm.ngram import NgramLM
+from vasr.lm.tune import tune
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 SAID = "bật đèn phòng khách"
@@ -51,7 +52,7 @@ def test_language_model_overrules_a_close_acoustic_call(tokenizer):
 def test_tuning_picks_the_weights_with_the_lowest_wer_and_writes_the_grid(tokenizer, tmp_path):
     ngram = NgramLM.train([SAID.split()] * 5, order=2)
     heard = [frames(tokenizer, SAID, {1: ("ạ", 0.6)})] * 2
-    decoder, rows = tune(tokenizer, ngram, heard, [SAID] * 2, [0.0, 1.0], [0.0], table=tmp_path / "grid.csv")
+    decoder, rows = tune(tokenizer, ngram, heard, [SAID] * 2, [0.0, 1.0], [0.0], BeamSettings(), tmp_path / "grid.csv")
     assert decoder.settings.alpha == 1.0
     assert [(r["alpha"], r["wer"]) for r in rows] == [(0.0, 0.25), (1.0, 0.0)]
     assert len(list(csv.DictReader((tmp_path / "grid.csv").open()))) == 2

@@ -1,12 +1,18 @@
-import lightning as L
-import torch
+from functools import partial
 
-from tests.conftest import MICRO_ARCHITECTURE
+import lightning as L
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from transformers import get_scheduler
+
+from tests.conftest import MICRO_ARCHITECTURE, ROOT
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.splits import load_splits
+from vasr.metrics import error_rates
 from vasr.model.build import build_from_config
-from vasr.model.metrics import error_rates
-from vasr.model.module import CTCModule, lr_lambda
+from vasr.model.module import CTCModule
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 
@@ -15,7 +21,9 @@ def make(corpus, tmp_path, freeze=False):
     vocab = build_vocab("corpus", (i.text for i in splits["train"]))
     tokenizer = make_tokenizer(save_vocab(vocab, tmp_path))
     model = build_from_config(MICRO_ARCHITECTURE, vocab, PAD)
-    module = CTCModule(model, tokenizer, lr=1e-3, warmup_steps=2, freeze_feature_encoder=freeze)
+    optimizer = partial(torch.optim.AdamW, lr=1e-3)
+    scheduler = partial(get_scheduler, "linear", num_warmup_steps=2)
+    module = CTCModule(model, tokenizer, optimizer, scheduler, freeze_feature_encoder=freeze)
     return module, SpeechDataModule(splits, tokenizer, batch_size=4, eval_batch_size=4)
 
 
@@ -55,10 +63,25 @@ def test_error_rates_deduplicate_ids_across_ranks():
     assert rates["utterances"] == 2 and rates["wer"] == 0.25
 
 
-def test_lr_schedule_warms_up_then_decays():
-    f = lr_lambda("linear", warmup_steps=10, total_steps=110)
-    assert f(0) == 0.1 and f(9) == 1.0 and f(60) == 0.5 and f(110) == 0.0
-    assert lr_lambda("constant", 10, 110)(100) == 1.0
+def lr_factors(overrides: list[str], steps: list[int]) -> list[float]:
+    """The learning-rate factor at ``steps`` of the schedule ``conf/model`` makes (110 steps in all)."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        model = compose(config_name="train", overrides=overrides).model
+    optimizer = instantiate(model.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    schedule = instantiate(model.scheduler)(optimizer=optimizer, num_training_steps=110)
+    factors = []
+    for step in range(max(steps) + 1):
+        if step in steps:
+            factors.append(schedule.get_last_lr()[0] / model.optimizer.lr)
+        optimizer.step()
+        schedule.step()
+    return factors
+
+
+def test_lr_schedule_from_config_warms_up_then_decays():
+    warm = ["model.scheduler.num_warmup_steps=10"]
+    assert lr_factors(warm, [0, 5, 10, 60, 110]) == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0])
+    assert lr_factors([*warm, "model.scheduler.name=constant_with_warmup"], [100]) == [1.0]
 
 
 def test_nan_and_out_of_memory_batches_are_skipped_and_reported(corpus, tmp_path, caplog):

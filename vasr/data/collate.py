@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from vasr.data.audio import SAMPLE_RATE
+
 LABEL_PAD = -100  # ignored by Wav2Vec2ForCTC's loss
 LABEL_STEP = 16  # label widths of shape-stable batches are multiples of this
 
@@ -52,6 +54,7 @@ class CTCCollator:
             "input_values": audio,
             "labels": labels,
             "input_lengths": lengths,
+            "audio_seconds": float(lengths.sum()) / SAMPLE_RATE,  # a float: no device sync to read it
             "ids": [e.id for e in examples],
             "texts": [e.text for e in examples],
         }

@@ -18,6 +18,8 @@ from vasr.data.sampler import BucketBatchSampler
 class SpeechDataModule(L.LightningDataModule):
     """Reads audio per item in DataLoader workers; batches by duration; DDP rank-aware.
 
+    Training batches hold ``batch_size`` utterances or ``max_seconds`` of padded audio (give one).
+
     Its checkpointed state is the training sampler's (epoch and batches trained on), so a run
     restored mid-epoch trains on exactly the batches an uninterrupted run would have.
     """
@@ -27,7 +29,7 @@ class SpeechDataModule(L.LightningDataModule):
         splits: dict[str, list[Item]],
         tokenizer: Wav2Vec2CTCTokenizer,
         batch_size: int | None = None,
-        max_seconds: float | None = 30.0,
+        max_seconds: float | None = None,
         pad_to_seconds: float = 0.25,
         eval_batch_size: int | None = 16,
         num_workers: int = 0,
@@ -40,7 +42,7 @@ class SpeechDataModule(L.LightningDataModule):
         super().__init__()
         self.datasets = {name: SpeechDataset(items, tokenizer) for name, items in splits.items()}
         self.batch_size = batch_size
-        self.max_seconds = None if batch_size else max_seconds
+        self.max_seconds = max_seconds
         self.pad_to_seconds = pad_to_seconds
         self.eval_batch_size = eval_batch_size
         self.loader_options = {

@@ -7,12 +7,10 @@ as pyctcdecode's kenlm class does (same ``alpha``, ``beta`` and ``unk_score_offs
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass, replace
-from itertools import product
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,6 @@ from rich.progress import track
 from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.lm.ngram import BOS, EOS, NgramLM
-from vasr.model.metrics import error_rates
 
 # pyctcdecode warns at import that kenlm is missing; vasr does not use kenlm.
 for _name in ("pyctcdecode.decoder", "pyctcdecode.language_model"):
@@ -141,33 +138,3 @@ class BeamDecoder:
         saved = json.loads((target / "decoder.json").read_text())
         settings = BeamSettings(**{k: saved[k] for k in BeamSettings.__dataclass_fields__ if k in saved})
         return cls(tokenizer, NgramLM.from_arpa(target / "lm.arpa"), settings)
-
-
-def tune(
-    tokenizer: Wav2Vec2CTCTokenizer,
-    ngram: NgramLM,
-    log_probs: list[torch.Tensor],
-    references: list[str],
-    alphas: list[float],
-    betas: list[float],
-    base: BeamSettings = BeamSettings(),
-    table: Path | None = None,
-) -> tuple[BeamDecoder, list[dict]]:
-    """Grid search of (alpha, beta) by WER on held-out utterances; every point written to ``table``."""
-    rows, best = [], None
-    ids = [str(i) for i in range(len(references))]
-    for alpha, beta in product(alphas, betas):
-        decoder = BeamDecoder(tokenizer, ngram, replace(base, alpha=alpha, beta=beta))
-        rates = error_rates(zip(ids, references, decoder.decode(log_probs), strict=True))
-        rows.append({"alpha": alpha, "beta": beta, "wer": rates["wer"], "cer": rates["cer"]})
-        log.info("LM weights alpha %.2f beta %.2f: WER %.2f%%", alpha, beta, 100 * rates["wer"])
-        if best is None or rates["wer"] < best[0]:
-            best = (rates["wer"], decoder)
-    if best is None:
-        raise ValueError("empty grid of LM weights")
-    if table is not None:
-        with table.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    return best[1], rows

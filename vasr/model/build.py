@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
-from vasr.text.vocab import pretrained_tokens
+from vasr.model.module import CTCModule
+from vasr.text.vocab import PAD, pretrained_tokens, tokenizer_for
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +88,24 @@ def remap_lm_head(
                 new.bias[new_id] = old.bias[old_id]
                 kept += 1
     return kept
+
+
+def build_module(
+    cfg: DictConfig, vocab: Mapping[str, int], old_vocab: Mapping[str, int] | None, seed: int = 0
+) -> CTCModule:
+    """The LightningModule ``conf/model`` describes over ``vocab``: the pretrained checkpoint or architecture,
+    the optimizer and schedule (``_partial_`` configs), frozen encoder, gradient checkpointing."""
+    overrides = OmegaConf.to_container(cfg.overrides or {}, resolve=True)
+    if cfg.pretrained:
+        model = load_pretrained(cfg.pretrained, vocab, PAD, old_vocab, **overrides)
+    else:
+        model = build_from_config(OmegaConf.to_container(cfg.architecture, resolve=True), vocab, PAD, **overrides)
+    return CTCModule(
+        model,
+        tokenizer_for(vocab),
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler),
+        freeze_feature_encoder=cfg.freeze_feature_encoder,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        seed=seed,
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import torch
@@ -14,17 +13,19 @@ from transformers import (
     Wav2Vec2Processor,
 )
 
-from vasr.text.vocab import make_tokenizer, save_vocab
+from vasr.data.audio import SAMPLE_RATE
+from vasr.model.decoding import uses_attention_mask
+from vasr.text.vocab import tokenizer_for
 
 
 def processor_for(tokenizer: Wav2Vec2CTCTokenizer, config: Wav2Vec2Config) -> Wav2Vec2Processor:
     """The processor users load with ``Wav2Vec2Processor.from_pretrained``: 16 kHz, normalised input."""
     extractor = Wav2Vec2FeatureExtractor(
         feature_size=1,
-        sampling_rate=16000,
+        sampling_rate=SAMPLE_RATE,
         padding_value=0.0,
         do_normalize=True,
-        return_attention_mask=config.feat_extract_norm == "layer",
+        return_attention_mask=uses_attention_mask(config),
     )
     return Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer)
 
@@ -45,9 +46,7 @@ def load_checkpoint(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokeni
     model = Wav2Vec2ForCTC(Wav2Vec2Config.from_dict(checkpoint["vasr"]["config"]))
     state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state)
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = make_tokenizer(save_vocab(checkpoint["vasr"]["vocab"], tmp))
-    return model, tokenizer
+    return model, tokenizer_for(checkpoint["vasr"]["vocab"])
 
 
 def load_for_inference(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:

@@ -1,73 +1,70 @@
-"""The LightningModule: Wav2Vec2ForCTC trained with CTC, scored by greedy decoding and jiwer."""
+"""The LightningModule: Wav2Vec2ForCTC trained with CTC, scored by its own decoding and jiwer."""
 
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import lightning as L
 import torch
 import torch.distributed as dist
-from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC, get_scheduler
 
-from vasr.lm.beam import BeamDecoder
-from vasr.model.decode import cut_log_probs, greedy_transcripts
+from vasr.data.audio import SAMPLE_RATE
+from vasr.metrics import error_rates
+from vasr.model.decoding import CTCDecoding, cut_log_probs
 from vasr.model.layerdrop import SyncedLayerDrop
-from vasr.model.metrics import error_rates
 
 log = logging.getLogger("vasr")
 
-
-def lr_lambda(schedule: str, warmup_steps: int, total_steps: int):
-    """Linear warm-up, then ``linear`` or ``cosine`` decay to zero, or ``constant``."""
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        if schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        if schedule == "cosine":
-            return 0.5 * (1 + math.cos(math.pi * progress))
-        if schedule == "linear":
-            return 1.0 - progress
-        raise ValueError(f"unknown lr schedule {schedule!r}: linear, cosine or constant")
-
-    return factor
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+# The reference recipe's: AdamW, lr 1e-4, weight decay 0.005, 1000 warm-up steps then linear decay.
+REFERENCE_OPTIMIZER: OptimizerFactory = partial(torch.optim.AdamW, lr=1e-4, weight_decay=0.005)
+REFERENCE_SCHEDULER: SchedulerFactory = partial(get_scheduler, "linear", num_warmup_steps=1000)
 
 
 class CTCModule(L.LightningModule):
-    """Wraps a Wav2Vec2ForCTC; the checkpoint carries its config and vocabulary so it reloads alone."""
+    """Wraps a Wav2Vec2ForCTC; the checkpoint carries its config and vocabulary so it reloads alone.
+
+    ``optimizer`` and ``scheduler`` are factories (``conf/model``'s ``_partial_`` configs): the
+    optimizer takes the trainable parameters, the scheduler the optimizer and the run's step total.
+    """
 
     def __init__(
         self,
         model: Wav2Vec2ForCTC,
         tokenizer: Wav2Vec2CTCTokenizer,
-        lr: float = 1e-4,
-        weight_decay: float = 0.005,
-        warmup_steps: int = 1000,
-        schedule: str = "linear",
+        optimizer: OptimizerFactory = REFERENCE_OPTIMIZER,
+        scheduler: SchedulerFactory = REFERENCE_SCHEDULER,
         freeze_feature_encoder: bool = True,
         gradient_checkpointing: bool = False,
+        decoding: CTCDecoding | None = None,
         seed: int = 0,
         sample_predictions: int = 8,
     ) -> None:
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
-        self.save_hyperparameters(ignore=["model", "tokenizer"])
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.save_hyperparameters(ignore=["model", "tokenizer", "optimizer", "scheduler", "decoding"])
         if freeze_feature_encoder:
             model.freeze_feature_encoder()
         if gradient_checkpointing:
             model.gradient_checkpointing_enable()
         self.layerdrop = SyncedLayerDrop(model, seed)
+        self.decoding = decoding or CTCDecoding(tokenizer)
         self.skipped_batches = 0
-        # Set by the pipeline to also score validation with beam search + n-gram (val/lm_wer).
-        self.lm_decoder: BeamDecoder | None = None
         self._rows: list[tuple[str, str, str]] = []
         self._lm_rows: list[tuple[str, str, str]] = []
         self.last_predictions: list[tuple[str, str, str]] = []
+
+    def change_decoding(self, decoding: CTCDecoding) -> None:
+        """Validation and test decode with ``decoding`` from now on (e.g. once an n-gram is built)."""
+        self.decoding = decoding
 
     def forward(self, batch: dict) -> Any:
         return self.model(
@@ -86,27 +83,23 @@ class CTCModule(L.LightningModule):
                 loss = self(batch).loss
             loss = loss + self.layerdrop.zero_term(skipped)
         except torch.OutOfMemoryError:
-            seconds = batch["input_values"].shape[1] / 16000 * len(batch["ids"])
-            self._skip(batch, f"out of memory at {seconds:.0f} padded audio seconds; lower data.max_seconds")
+            seconds = batch["input_values"].shape[1] / SAMPLE_RATE * len(batch["ids"])
+            self._skip(batch, f"out of memory at {seconds:.0f} padded audio seconds; lower data.loader.max_seconds")
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             return None
         if not torch.isfinite(loss):
             self._skip(batch, f"loss is {loss.item()}")
             return None
-        seconds = batch["input_lengths"].sum().item() / 16000
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["ids"]))
-        self.log("train/audio_seconds", seconds, reduce_fx="sum", batch_size=1)
         self.log("lr", self.optimizers().param_groups[0]["lr"], prog_bar=False)
         return loss
 
     def _evaluate(self, batch: dict, stage: str) -> None:
         output = self(batch)
         log_probs = cut_log_probs(self.model, output.logits, batch["input_lengths"])
-        hyps = greedy_transcripts(self.tokenizer, log_probs)
-        self._rows += list(zip(batch["ids"], batch["texts"], hyps, strict=True))
-        if self.lm_decoder is not None and stage == "val":
-            lm_hyps = self.lm_decoder.decode(log_probs, progress=False)  # inside Lightning's own progress bar
+        self._rows += list(zip(batch["ids"], batch["texts"], self.decoding.greedy(log_probs), strict=True))
+        if stage == "val" and (lm_hyps := self.decoding.with_lm(log_probs, progress=False)) is not None:
             self._lm_rows += list(zip(batch["ids"], batch["texts"], lm_hyps, strict=True))
         self.log(f"{stage}/loss", output.loss, sync_dist=True, batch_size=len(batch["ids"]))
 
@@ -130,7 +123,7 @@ class CTCModule(L.LightningModule):
         self.log(f"{stage}/wer", rates["wer"], prog_bar=True)
         self.log(f"{stage}/cer", rates["cer"], prog_bar=stage == "val")
         self.log(f"{stage}/utterances", float(rates["utterances"]))
-        if self.lm_decoder is not None and stage == "val":
+        if self.decoding.beam is not None and stage == "val":
             lm_rates = error_rates(self._gather(self._lm_rows))
             self.log(f"{stage}/lm_wer", lm_rates["wer"], prog_bar=True)
             self.log(f"{stage}/lm_cer", lm_rates["cer"])
@@ -148,12 +141,9 @@ class CTCModule(L.LightningModule):
         self._epoch_end("test")
 
     def configure_optimizers(self):
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        optimizer = self.optimizer_factory([p for p in self.model.parameters() if p.requires_grad])
         total = int(self.trainer.estimated_stepping_batches)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lr_lambda(self.hparams.schedule, self.hparams.warmup_steps, total)
-        )
+        schedule = self.scheduler_factory(optimizer=optimizer, num_training_steps=total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def on_before_optimizer_step(self, optimizer) -> None:

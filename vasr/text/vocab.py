@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +15,7 @@ from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.text.syllables import ALPHABET
 
+log = logging.getLogger("vasr")
 VocabStrategy = Literal["corpus", "pretrained", "union", "alphabet"]
 VOCAB_STRATEGIES: tuple[str, ...] = ("corpus", "pretrained", "union", "alphabet")
 
@@ -99,3 +102,31 @@ def make_tokenizer(vocab_file: str | Path) -> Wav2Vec2CTCTokenizer:
         bos_token=None,
         eos_token=None,
     )
+
+
+def run_vocab(
+    strategy: VocabStrategy,
+    splits: Mapping[str, Sequence],
+    pretrained_vocab: Mapping[str, int] | None,
+    folder: Path | None,
+) -> dict[str, int]:
+    """A run's vocabulary from its training split; coverage of val/test logged and, with ``folder``, written
+    (``vocab.json``, ``vocab_coverage.json``). ``union`` without a pretrained tokenizer falls back to ``corpus``."""
+    if strategy == "union" and pretrained_vocab is None:
+        log.warning("vocab=union without a pretrained tokenizer: using the training split's characters only")
+        strategy = "corpus"
+    vocab = build_vocab(strategy, (item.text for item in splits["train"]), pretrained_vocab)
+    coverage = {name: dict(uncovered(vocab, (i.text for i in splits[name]))) for name in ("val", "test")}
+    for name, missing in coverage.items():
+        if missing:
+            log.warning("%s text has characters the vocabulary lacks (decoded as [UNK]): %s", name, missing)
+    if folder is not None:
+        save_vocab(vocab, folder)
+        (folder / "vocab_coverage.json").write_text(json.dumps(coverage, ensure_ascii=False, indent=1))
+    return vocab
+
+
+def tokenizer_for(vocab: Mapping[str, int]) -> Wav2Vec2CTCTokenizer:
+    """The CTC tokenizer of an in-memory vocabulary."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return make_tokenizer(save_vocab(vocab, tmp))

@@ -8,8 +8,8 @@ from omegaconf import OmegaConf
 from tests.conftest import MICRO_ARCHITECTURE
 from vasr.model.build import build_from_config
 from vasr.model.export import export_folder
-from vasr.model.publish import publish
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
+from vasr.tools.publish import publish
 
 
 @pytest.fixture
@@ -19,8 +19,9 @@ def run(tmp_path):
     tokenizer = make_tokenizer(save_vocab(vocab, folder))
     export_folder(build_from_config(MICRO_ARCHITECTURE, vocab, PAD), tokenizer, folder / "export")
     architecture = {k: MICRO_ARCHITECTURE[k] for k in ("conv_dim", "num_hidden_layers", "hidden_size")}
-    optimizer = {"lr": 0.002, "schedule": "cosine", "warmup_steps": 200}
-    cfg = {"seed": 0, "model": {"architecture": architecture, "optimizer": optimizer}, "data": {"max_seconds": 30}}
+    model = {"architecture": architecture, "optimizer": {"lr": 0.002}}
+    model["scheduler"] = {"name": "cosine", "num_warmup_steps": 200}
+    cfg = {"seed": 0, "model": model, "data": {"loader": {"max_seconds": 30}}}
     OmegaConf.save(OmegaConf.create(cfg), folder / "config.yaml")
     results = {"steps": 3000, "fit_seconds": 1800, "test/wer": 0.4321, "test/cer": 0.1234}
     (folder / "results.json").write_text(json.dumps(results))

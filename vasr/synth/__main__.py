@@ -1,14 +1,14 @@
-"""``python -m vasr.data.synth --out DIR --num N --seed S [--text broad]``: write a synthetic corpus."""
+"""``python -m vasr.synth --out DIR --num N --seed S [--text broad]``: write a synthetic corpus."""
 
 from __future__ import annotations
 
 import argparse
 
-from vasr.data.synth.corpus import TEXT_KINDS, write_corpus
+from vasr.synth.corpus import TEXT_KINDS, write_corpus
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vasr.data.synth", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vasr.synth", description=__doc__)
     parser.add_argument("--out", required=True, help="folder for manifest.jsonl and audio/")
     parser.add_argument("--num", type=int, default=3000, help="number of utterances")
     parser.add_argument("--seed", type=int, default=0)

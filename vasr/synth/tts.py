@@ -14,6 +14,8 @@ import espeakng_loader
 import numpy as np
 import soxr
 
+from vasr.data.audio import SAMPLE_RATE
+
 VOICES = ("vi", "vi-VN-x-south", "vi-VN-x-central")
 # Variants whose output changed between processes for the same input (4 corpora of 1,000
 # utterances compared; all other variants were byte-stable), so a seed could not fix them.
@@ -61,7 +63,7 @@ class Espeak:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
         return 0
 
-    def synthesize(self, text: str, speaker: Speaker, sample_rate: int = 16000) -> np.ndarray:
+    def synthesize(self, text: str, speaker: Speaker, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         """Speech for ``text`` in [-1, 1], resampled with soxr to ``sample_rate``."""
         name = speaker.voice + (f"+{speaker.variant}" if speaker.variant else "")
         if self._lib.espeak_SetVoiceByName(name.encode()) != 0:

@@ -21,12 +21,12 @@ import numpy as np
 import soundfile as sf
 from rich.progress import track
 
-from vasr.data.synth.broad import BroadTextGenerator
-from vasr.data.synth.templates import CommandGenerator, Utterance
-from vasr.data.synth.tts import VOICES, Espeak, Speaker, variants
+from vasr.data.audio import SAMPLE_RATE
+from vasr.synth.broad import BroadTextGenerator
+from vasr.synth.templates import CommandGenerator, Utterance
+from vasr.synth.tts import VOICES, Espeak, Speaker, variants
 from vasr.text import normalize
 
-SAMPLE_RATE = 16000
 # What a corpus says: smart-home commands (the demo) or general text (pretraining).
 TEXT_KINDS: dict[str, Callable[[np.random.Generator], Utterance]] = {
     "commands": lambda rng: CommandGenerator(rng).utterance(),

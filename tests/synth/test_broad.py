@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from vasr.data.synth.broad import INTENT, BroadTextGenerator
-from vasr.data.synth.corpus import plan
-from vasr.data.synth.templates import INTENTS
+from vasr.synth.broad import INTENT, BroadTextGenerator
+from vasr.synth.corpus import plan
+from vasr.synth.templates import INTENTS
 from vasr.text import normalize
 from vasr.text.syllables import TONES, inventory, parse
 

@@ -1,6 +1,6 @@
 import csv
 
-from vasr.csvlog import ResumableCSVLogger
+from vasr.loggers import ResumableCSVLogger
 
 
 def rows(folder):

@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from vasr.data.synth.templates import Utterance
+from vasr.synth.templates import Utterance
 from vasr.text.normalize import normalize
 from vasr.text.numbers import verbalize_number
 from vasr.text.syllables import parse

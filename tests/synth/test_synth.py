@@ -5,9 +5,9 @@ import unicodedata
 import soundfile as sf
 
 from vasr.data.manifest import SOICT_KEYS
-from vasr.data.synth import write_corpus
-from vasr.data.synth.corpus import plan
-from vasr.data.synth.templates import ENTITY_TYPES, INTENTS
+from vasr.synth import write_corpus
+from vasr.synth.corpus import plan
+from vasr.synth.templates import ENTITY_TYPES, INTENTS
 from vasr.text import normalize
 
 

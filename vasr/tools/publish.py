@@ -1,4 +1,4 @@
-"""``python -m vasr.model.publish RUN_DIR DEST``: a run's exported model as a shippable folder with a model card.
+"""``python -m vasr.tools.publish RUN_DIR DEST``: a run's exported model as a shippable folder with a model card.
 
 The card is written from the run's own files (resolved config, split, results), so every
 figure in it is the one that run measured.
@@ -32,7 +32,7 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
 
 ## Data
 - {utterances:,} synthetic utterances ({hours:.1f} h): {split_sizes}, seeded split (seed {seed}).
-- Text (`vasr/data/synth/broad.py`, none of the demo's smart-home templates): syllables of the
+- Text (`vasr/synth/broad.py`, none of the demo's smart-home templates): syllables of the
   `wordfreq` package's Vietnamese list (real syllables only, frequencies flattened), `Faker` `vi_VN`
   names, addresses, jobs, companies and sentences, and numbers, dates and times spoken by
   `vasr.text.numbers`. The training text holds {syllables:,} distinct syllables, {onsets} onsets,
@@ -59,7 +59,7 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
 ## Reproduce
 ```bash
 python train.py experiment=pretrain_base            # writes runs/train/pretrain_base
-python -m vasr.model.publish runs/train/pretrain_base vasr/assets/{name}
+python -m vasr.tools.publish runs/train/pretrain_base vasr/assets/{name}
 ```
 """
 
@@ -107,9 +107,9 @@ def model_card(run: Path, name: str, machine: str) -> str:
         steps=int(results["steps"]),
         best_step=max(int(p.stem.split("=")[1]) for p in (run / "checkpoints").glob("best-step=*.ckpt")),
         lr=cfg.model.optimizer.lr,
-        schedule=cfg.model.optimizer.schedule,
-        warmup=cfg.model.optimizer.warmup_steps,
-        max_seconds=cfg.data.max_seconds,
+        schedule=cfg.model.scheduler.name,
+        warmup=cfg.model.scheduler.num_warmup_steps,
+        max_seconds=cfg.data.loader.max_seconds,
         minutes=results["fit_seconds"] / 60,
         machine=machine,
         curve=validation_curve(run / "metrics.csv"),
@@ -132,7 +132,7 @@ def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores") -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vasr.model.publish", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vasr.tools.publish", description=__doc__)
     parser.add_argument("run", help="a finished run folder (runs/train/NAME)")
     parser.add_argument("dest", help="the folder to write, e.g. vasr/assets/vasr-tiny-vi")
     parser.add_argument("--machine", default="2 CPU cores", help="what it trained on, for the card")

@@ -1,6 +1,6 @@
 """Side-by-side comparison of runs from their run folders alone (no network, no W&B account).
 
-``python -m vasr.compare RUNS_OR_SWEEP_DIR [--out DIR]`` writes ``comparison.md``,
+``python -m vasr.tools.compare RUNS_OR_SWEEP_DIR [--out DIR]`` writes ``comparison.md``,
 ``comparison.csv`` and ``val_wer.png``: one row per run with its final metrics and the
 hyper-parameters that differ between runs, failed runs included.
 """
@@ -84,7 +84,7 @@ def _cell(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vasr.compare", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vasr.tools.compare", description=__doc__.split("\n")[0])
     parser.add_argument("root", help="a sweep folder (runs/train/sweep-...) or any folder of run folders")
     parser.add_argument("--out", default=None, help="where to write the table and plot (default: root)")
     args = parser.parse_args(argv)

@@ -1,0 +1,84 @@
+"""The corpus of a run: synthesised on first use, validated, split, checked against the model, written."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig
+from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer
+
+from vasr.data.ctc_fit import check_ctc_fit, output_frames
+from vasr.data.manifest import Item, ValidationReport
+from vasr.data.splits import load_splits, write_splits
+from vasr.text.normalize import DEFAULT_DROP
+
+log = logging.getLogger("vasr")
+Splits = dict[str, list[Item]]
+
+
+def ensure_corpus(data: DictConfig, wait_seconds: float = 3600) -> None:
+    """Synthesise the demo corpus on first use: rank 0 writes it, ranks started beside it wait for it."""
+    manifest = Path(data.manifest)
+    if not data.get("synthesize") or manifest.exists():
+        return
+    if rank_zero_only.rank == 0:
+        from vasr.synth import write_corpus  # the synthesiser (eSpeak NG) only when a corpus is made
+
+        log.info("corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
+        write_corpus(manifest.parent, data.synthesize.num, data.synthesize.seed, text=data.synthesize.get("text"))
+        return
+    deadline = time.monotonic() + wait_seconds
+    while not manifest.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"rank {rank_zero_only.rank}: rank 0 did not write {manifest} in {wait_seconds:.0f} s")
+        time.sleep(1)
+
+
+def load_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
+    """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing)."""
+    ensure_corpus(data)
+    return load_splits(
+        data.manifest,
+        data.audio_dir,
+        val_manifest=data.val_manifest,
+        test_manifest=data.test_manifest,
+        val_ratio=data.val_ratio,
+        test_ratio=data.test_ratio,
+        seed=seed,
+        numbers=data.numbers,
+        drop=DEFAULT_DROP if data.drop is None else data.drop,
+        skip_bad=data.skip_bad,
+        min_duration=data.min_duration,
+        max_duration=data.max_duration,
+    )
+
+
+def finalize_corpus(
+    splits: Splits,
+    reports: list[ValidationReport],
+    tokenizer: Wav2Vec2CTCTokenizer,
+    config: Wav2Vec2Config,
+    skip_bad: bool,
+    folder: Path,
+) -> Splits:
+    """Transcripts the model cannot emit in their audio's frames rejected (``file:line``) or skipped; the
+    validation report and the split written (rank 0). All before any training step."""
+    splits = check_ctc_fit(
+        splits,
+        lambda text: tokenizer(text).input_ids,
+        lambda samples: output_frames(samples, config.conv_kernel, config.conv_stride),
+        reports,
+        skip_bad,
+    )
+    if rank_zero_only.rank == 0:
+        write_splits(splits, folder / "split")
+        records = [r.to_dict() for r in reports]
+        (folder / "validation.json").write_text(json.dumps(records, ensure_ascii=False, indent=1))
+    for report in reports:
+        log.info("validation: %s", report.summary())
+    log.info("split: %s", ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+    return splits

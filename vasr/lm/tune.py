@@ -1,0 +1,52 @@
+"""Fitting shallow fusion: the LM weight and word bonus chosen by WER on held-out log-probabilities.
+
+As NeMo's ``eval_beamsearch_ngram_ctc.py`` does, the search runs over log-probabilities saved once,
+so the network is never run again per grid point.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import replace
+from itertools import product
+from pathlib import Path
+
+import torch
+from transformers import Wav2Vec2CTCTokenizer
+
+from vasr.lm.beam import BeamDecoder, BeamSettings
+from vasr.lm.ngram import NgramLM
+from vasr.metrics import error_rates
+
+log = logging.getLogger("vasr")
+
+
+def tune(
+    tokenizer: Wav2Vec2CTCTokenizer,
+    ngram: NgramLM,
+    log_probs: list[torch.Tensor],
+    references: list[str],
+    alphas: list[float],
+    betas: list[float],
+    base: BeamSettings,
+    table: Path | None = None,
+) -> tuple[BeamDecoder, list[dict]]:
+    """Grid search of (alpha, beta) by WER on held-out utterances; every point written to ``table``."""
+    rows, best = [], None
+    ids = [str(i) for i in range(len(references))]
+    for alpha, beta in product(alphas, betas):
+        decoder = BeamDecoder(tokenizer, ngram, replace(base, alpha=alpha, beta=beta))
+        rates = error_rates(zip(ids, references, decoder.decode(log_probs), strict=True))
+        rows.append({"alpha": alpha, "beta": beta, "wer": rates["wer"], "cer": rates["cer"]})
+        log.info("LM weights alpha %.2f beta %.2f: WER %.2f%%", alpha, beta, 100 * rates["wer"])
+        if best is None or rates["wer"] < best[0]:
+            best = (rates["wer"], decoder)
+    if best is None:
+        raise ValueError("empty grid of LM weights")
+    if table is not None:
+        with table.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return best[1], rows

@@ -1,0 +1,26 @@
+"""The Lightning Trainer of a run: ``conf/trainer`` arguments, callbacks and loggers made from their configs."""
+
+from __future__ import annotations
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    """``L.Trainer(**cfg.trainer)`` with every ``cfg.callbacks`` and ``cfg.logger`` entry instantiated.
+
+    vasr's batch sampler shards batches by rank itself, so Lightning's DistributedSampler stays off.
+    """
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
+    loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values() if node]
+    config = OmegaConf.to_container(cfg, resolve=True)
+    for logger in loggers:
+        logger.log_hyperparams(config)
+    return L.Trainer(
+        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        default_root_dir=cfg.paths.output_dir,
+        logger=loggers,
+        callbacks=callbacks,
+        use_distributed_sampler=False,
+    )
