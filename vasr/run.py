@@ -35,7 +35,17 @@ def global_rank() -> int:
     return 0
 
 
+def precision() -> str:
+    """Lightning precision for this machine's accelerator: bf16 where CUDA has it, fp16 on older GPUs, else fp32."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "32-true"
+    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
 OmegaConf.register_new_resolver("vasr_launch_id", launch_id, use_cache=True, replace=True)
+OmegaConf.register_new_resolver("vasr_precision", precision, use_cache=True, replace=True)
 # Hydra writes its .hydra/ folder from global rank 0 only.
 OmegaConf.register_new_resolver("vasr_rank_zero", lambda value: value if global_rank() == 0 else None, replace=True)
 

@@ -30,7 +30,7 @@ class SpeechDataModule(L.LightningDataModule):
         tokenizer: Wav2Vec2CTCTokenizer,
         batch_size: int | None = None,
         max_seconds: float | None = None,
-        pad_to_seconds: float = 0.25,
+        pad_to_seconds: float = 0.125,
         eval_batch_size: int | None = 16,
         num_workers: int = 0,
         pin_memory: bool = False,

@@ -28,7 +28,7 @@ def make_batches(
     durations: Sequence[float],
     batch_size: int | None = None,
     max_seconds: float | None = None,
-    pad_to: float = 0.25,
+    pad_to: float = 0.125,
     rng: random.Random | None = None,
 ) -> list[list[int]]:
     """Batches of similar padded length, shortest bucket first; ``rng`` shuffles who shares a batch.
@@ -74,7 +74,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         durations: Sequence[float],
         batch_size: int | None = None,
         max_seconds: float | None = None,
-        pad_to: float = 0.25,
+        pad_to: float = 0.125,
         shuffle: bool = True,
         seed: int = 0,
         rank: int = 0,

@@ -100,6 +100,8 @@ def build_module(
         model = load_pretrained(cfg.pretrained, vocab, PAD, old_vocab, **overrides)
     else:
         model = build_from_config(OmegaConf.to_container(cfg.architecture, resolve=True), vocab, PAD, **overrides)
+    if cfg.get("compile"):
+        compile_blocks(model)
     return CTCModule(
         model,
         tokenizer_for(vocab),
@@ -109,3 +111,10 @@ def build_module(
         gradient_checkpointing=cfg.gradient_checkpointing,
         seed=seed,
     )
+
+
+def compile_blocks(model: Wav2Vec2ForCTC) -> None:
+    """``torch.compile`` each feature-encoder convolution and transformer layer on its own: LayerDrop's
+    per-step choice of layers then costs no recompilation, and shape-stable batches few compiled shapes."""
+    for block in [*model.wav2vec2.feature_extractor.conv_layers, *model.wav2vec2.encoder.layers]:
+        block.compile()
