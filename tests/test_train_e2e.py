@@ -106,7 +106,10 @@ def test_run_folder_holds_every_artefact(trained):
         "git_commit.txt",
         "vocab_coverage.json",
         "export/language_model/lm.arpa",
-        "export/language_model/decoder.json",
+        "export/language_model/attrs.json",
+        "export/language_model/unigrams.txt",
+        "export/alphabet.json",
+        "export/vasr_decoding.json",
         "lm_tuning.csv",
         "predictions.jsonl",
     ]
@@ -143,7 +146,7 @@ def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
     assert f"WER {metrics['wer']:.4f}" in result.stdout
     if target == "export":  # the folder train.py exported carries its n-gram LM: scored both ways
         assert len(rows) == 6 and set(rows[0]) == greedy | {"lm_hypothesis", "lm_wer"}
-        decoder = json.loads((trained / "export" / "language_model" / "decoder.json").read_text())
+        decoder = json.loads((trained / "export" / "language_model" / "attrs.json").read_text())
         assert metrics["alpha"] == decoder["alpha"]
         assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in result.stdout
     else:

@@ -18,7 +18,7 @@ from vasr.inference import posteriors
 from vasr.lm.tune import tune
 from vasr.metrics import write_predictions
 from vasr.model.decoding import CTCDecoding, DecodeConfig
-from vasr.model.export import load_for_inference
+from vasr.model.export import load_for_inference, model_folder
 
 log = logging.getLogger("vasr")
 
@@ -76,10 +76,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     folder.mkdir(parents=True, exist_ok=True)
     splits, _ = load_corpus(cfg.data, cfg.seed)
     items = [i for name in ("train", "val", "test") for i in splits[name]] if cfg.split == "all" else splits[cfg.split]
-    model, tokenizer = load_for_inference(cfg.model_path)
+    folder_of_model = model_folder(cfg.model_path)
+    model, tokenizer = load_for_inference(folder_of_model or cfg.model_path)
     decode = DecodeConfig(**OmegaConf.to_container(cfg.decode, resolve=True))
     train_texts = [i.text for i in splits["train"]]
-    decoding = CTCDecoding.from_config(decode, tokenizer, train_texts, model_dir=cfg.model_path)
+    decoding = CTCDecoding.from_config(decode, tokenizer, train_texts, model_dir=folder_of_model)
     if decoding.beam is None and decode.lm == "auto":
         log.info("%s has no language_model/: greedy decoding only", cfg.model_path)
     decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, folder)

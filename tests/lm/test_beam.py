@@ -1,5 +1,6 @@
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,14 +46,28 @@ def test_without_a_language_model_beam_search_matches_greedy(tokenizer):
 def test_language_model_overrules_a_close_acoustic_call(tokenizer):
     ngram = NgramLM.train([SAID.split()] * 5 + [["tắt", "đèn"]], order=3)
     heard = [frames(tokenizer, SAID, {1: ("ạ", 0.6)})]
-    assert BeamDecoder(tokenizer, ngram, BeamSettings(alpha=0.0, beta=0.0)).decode(heard) == [HEARD_AS]
-    assert BeamDecoder(tokenizer, ngram, BeamSettings(alpha=1.0, beta=0.0)).decode(heard) == [SAID]
+    assert BeamDecoder.with_ngram(tokenizer, ngram, BeamSettings(alpha=0.0, beta=0.0)).decode(heard) == [HEARD_AS]
+    assert BeamDecoder.with_ngram(tokenizer, ngram, BeamSettings(alpha=1.0, beta=0.0)).decode(heard) == [SAID]
+
+
+def test_hotwords_rescue_a_word_without_a_language_model(tokenizer):
+    heard = [frames(tokenizer, SAID, {1: ("ạ", 0.6)})]
+    assert BeamDecoder(tokenizer).decode(heard, hotwords=["bật"], hotword_weight=5.0) == [SAID]
+
+
+def test_word_frames_follow_the_spelling(tokenizer):
+    words = BeamDecoder(tokenizer).words(frames(tokenizer, SAID))
+    assert [w for w, _, _ in words] == SAID.split()
+    starts = [start for _, start, _ in words]
+    assert starts == sorted(starts) and starts[0] == 0 and all(s <= e for _, s, e in words)
+    assert starts[1] == 2 * len("bật|")  # two frames per character, one of them blank
 
 
 def test_tuning_picks_the_weights_with_the_lowest_wer_and_writes_the_grid(tokenizer, tmp_path):
     ngram = NgramLM.train([SAID.split()] * 5, order=2)
     heard = [frames(tokenizer, SAID, {1: ("ạ", 0.6)})] * 2
-    decoder, rows = tune(tokenizer, ngram, heard, [SAID] * 2, [0.0, 1.0], [0.0], BeamSettings(), tmp_path / "grid.csv")
+    base = BeamDecoder.with_ngram(tokenizer, ngram, BeamSettings())
+    decoder, rows = tune(base, heard, [SAID] * 2, [0.0, 1.0], [0.0], tmp_path / "grid.csv")
     assert decoder.settings.alpha == 1.0
     assert [(r["alpha"], r["wer"]) for r in rows] == [(0.0, 0.25), (1.0, 0.0)]
     assert len(list(csv.DictReader((tmp_path / "grid.csv").open()))) == 2
@@ -60,10 +75,30 @@ def test_tuning_picks_the_weights_with_the_lowest_wer_and_writes_the_grid(tokeni
 
 def test_saved_decoder_loads_back_from_a_model_folder(tokenizer, tmp_path):
     assert BeamDecoder.load(tmp_path, tokenizer) is None
-    decoder = BeamDecoder(tokenizer, NgramLM.train([SAID.split()], order=2), BeamSettings(0.7, 1.5, -2.0, 8))
+    ngram = NgramLM.train([SAID.split()], order=2)
+    decoder = BeamDecoder.with_ngram(tokenizer, ngram, BeamSettings(0.7, 1.5, -2.0, 8))
     folder = decoder.save(tmp_path, val_wer=0.1)
-    assert json.loads((folder / "decoder.json").read_text())["val_wer"] == 0.1
+    assert sorted(p.name for p in folder.iterdir()) == ["attrs.json", "lm.arpa", "unigrams.txt"]
+    assert json.loads((tmp_path / "vasr_decoding.json").read_text())["val_wer"] == 0.1
     loaded = BeamDecoder.load(tmp_path, tokenizer)
-    assert loaded.settings == decoder.settings
+    assert loaded.settings == decoder.settings and set(loaded.unigrams) == ngram.vocab
     heard = [frames(tokenizer, SAID, {1: ("ạ", 0.6)})]
     assert loaded.decode(heard) == decoder.decode(heard)
+
+
+def test_an_arpa_kenlm_wrote_scores_alike_in_vasr_and_in_kenlm():
+    """pyctcdecode's test data: an ARPA file made by KenLM's lmplz, not by vasr."""
+    kenlm = pytest.importorskip("kenlm")
+    path = Path(__file__).parent / "data" / "bugs_bunny_kenlm.arpa"
+    ours, theirs = NgramLM.from_arpa(path), kenlm.Model(str(path))
+    for sentence in ["bugs bunny", "bunny bugs", "bugs", "bugs elmer bunny", ""]:
+        words = sentence.split()
+        assert ours.sentence_logprob(words) == pytest.approx(theirs.score(sentence, bos=True, eos=True), abs=1e-4)
+
+
+def test_a_vasr_arpa_scores_alike_in_vasr_and_in_kenlm(tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    ngram = NgramLM.train([SAID.split(), HEARD_AS.split(), ["tắt", "đèn", "phòng", "ngủ"]], order=3)
+    theirs = kenlm.Model(str(ngram.to_arpa(tmp_path / "lm.arpa")))
+    for sentence in [SAID, "tắt đèn phòng khách", "phòng khách bật", "quạt"]:
+        assert ngram.sentence_logprob(sentence.split()) == pytest.approx(theirs.score(sentence), abs=1e-4)

@@ -44,7 +44,8 @@ def tokenizer(tmp_path):
 def test_given_weights_need_no_tuning(tokenizer, tmp_path):
     cfg = decode_config()
     decoding = CTCDecoding.from_config(cfg, tokenizer, TEXTS)
-    assert decoding.beam.ngram.vocab == {w for t in TEXTS for w in t.split()} and decoding.beam.ngram.order == 2
+    assert set(decoding.beam.unigrams) == {w for t in TEXTS for w in t.split()}
+    assert NgramLM.from_arpa(decoding.beam.lm).order == 2
     assert decoding.beam.settings == BeamSettings(0.7, 1.5, -2.0, 8, -5.0, 4) and not cfg.needs_tuning
     assert tune_lm(None, decoding, cfg, items(TEXTS), 1, tmp_path) == (decoding, {})
     assert not (tmp_path / "lm_tuning.csv").exists()
@@ -52,9 +53,9 @@ def test_given_weights_need_no_tuning(tokenizer, tmp_path):
 
 def test_arpa_file_auto_folder_and_greedy(tokenizer, tmp_path):
     arpa = NgramLM.train([t.split() for t in TEXTS], order=3).to_arpa(tmp_path / "corpus.arpa")
-    assert CTCDecoding.from_config(decode_config(lm=str(arpa)), tokenizer).beam.ngram.order == 3
+    assert CTCDecoding.from_config(decode_config(lm=str(arpa)), tokenizer).beam.lm == arpa
     assert CTCDecoding.from_config(decode_config(lm="auto"), tokenizer, model_dir=tmp_path).beam is None
-    BeamDecoder(tokenizer, NgramLM.from_arpa(arpa)).save(tmp_path)
+    BeamDecoder(tokenizer, arpa).save(tmp_path)
     assert CTCDecoding.from_config(decode_config(lm="auto"), tokenizer, model_dir=tmp_path).beam is not None
     assert CTCDecoding.from_config(decode_config(lm=None), tokenizer).beam is None
 

@@ -66,7 +66,7 @@ def test_an_ngram_of_the_domain_lowers_the_word_error_rate(shipped):
     module, items, _, _ = shipped
     generator = CommandGenerator(np.random.default_rng(123))
     texts = [normalize(generator.utterance().sentence, numbers="verbalize").split() for _ in range(2000)]
-    decoder = BeamDecoder(module.tokenizer, NgramLM.train(texts, order=3), BeamSettings(alpha=0.5, beta=1.0))
+    decoder = BeamDecoder.with_ngram(module.tokenizer, NgramLM.train(texts, order=3), BeamSettings(alpha=0.5, beta=1.0))
     log_probs, _ = posteriors(module.model.eval(), module.tokenizer, items)
     refs = [(i.id, i.text) for i in items]
     greedy, fused = (

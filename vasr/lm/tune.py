@@ -8,35 +8,31 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
 import torch
-from transformers import Wav2Vec2CTCTokenizer
 
-from vasr.lm.beam import BeamDecoder, BeamSettings
-from vasr.lm.ngram import NgramLM
+from vasr.lm.beam import BeamDecoder
 from vasr.metrics import error_rates
 
 log = logging.getLogger("vasr")
 
 
 def tune(
-    tokenizer: Wav2Vec2CTCTokenizer,
-    ngram: NgramLM,
+    base: BeamDecoder,
     log_probs: list[torch.Tensor],
     references: list[str],
     alphas: list[float],
     betas: list[float],
-    base: BeamSettings,
     table: Path | None = None,
 ) -> tuple[BeamDecoder, list[dict]]:
-    """Grid search of (alpha, beta) by WER on held-out utterances; every point written to ``table``."""
+    """Grid search of (alpha, beta) for ``base``'s LM by WER on held-out utterances; every point written to
+    ``table``."""
     rows, best = [], None
     ids = [str(i) for i in range(len(references))]
     for alpha, beta in product(alphas, betas):
-        decoder = BeamDecoder(tokenizer, ngram, replace(base, alpha=alpha, beta=beta))
+        decoder = base.with_settings(alpha=alpha, beta=beta)
         rates = error_rates(zip(ids, references, decoder.decode(log_probs), strict=True))
         rows.append({"alpha": alpha, "beta": beta, "wer": rates["wer"], "cer": rates["cer"]})
         log.info("LM weights alpha %.2f beta %.2f: WER %.2f%%", alpha, beta, 100 * rates["wer"])

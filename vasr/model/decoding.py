@@ -39,7 +39,8 @@ class DecodeConfig:
     """``conf/decode``: which language model (``lm``) and the beam-search settings.
 
     ``lm``: None (greedy only), ``train`` (Kneser-Ney n-gram of the training transcripts), ``auto``
-    (the model folder's ``language_model/``) or an ARPA path. Weights left None are tuned on validation.
+    (the model folder's ``language_model/``) or the path of a KenLM model (ARPA or binary). Weights left
+    None are tuned on validation.
     """
 
     lm: str | None = None
@@ -108,10 +109,9 @@ class CTCDecoding:
             return cls(tokenizer)
         if cfg.lm == "auto":
             return cls(tokenizer, BeamDecoder.load(model_dir, tokenizer) if model_dir else None)
-        if cfg.lm == "train":
-            if not train_texts:
-                raise ValueError("decode.lm=train needs a training split to estimate the n-gram from")
-            ngram = NgramLM.train([text.split() for text in train_texts], cfg.order)
-        else:
-            ngram = NgramLM.from_arpa(cfg.lm)
-        return cls(tokenizer, BeamDecoder(tokenizer, ngram, cfg.settings))
+        if cfg.lm != "train":  # a KenLM model: ARPA or binary
+            return cls(tokenizer, BeamDecoder(tokenizer, cfg.lm, cfg.settings))
+        if not train_texts:
+            raise ValueError("decode.lm=train needs a training split to estimate the n-gram from")
+        ngram = NgramLM.train([text.split() for text in train_texts], cfg.order)
+        return cls(tokenizer, BeamDecoder.with_ngram(tokenizer, ngram, cfg.settings))

@@ -49,6 +49,18 @@ def load_checkpoint(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokeni
     return model, tokenizer_for(checkpoint["vasr"]["vocab"])
 
 
+def model_folder(source: str | Path) -> Path | None:
+    """Where a model's files are: the folder itself, or a hub id's downloaded snapshot (its ``language_model/``
+    included); None for a ``.ckpt`` file."""
+    if str(source).endswith(".ckpt"):
+        return None
+    if Path(source).exists():
+        return Path(source)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(str(source)))
+
+
 def load_for_inference(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
     """A ``.ckpt`` file or an exported/pretrained folder (or hub id), in eval mode."""
     if str(path).endswith(".ckpt"):

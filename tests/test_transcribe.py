@@ -1,0 +1,92 @@
+"""python -m vasr.transcribe on a folder as users have them: rates, channels, a long file, broken files."""
+
+import json
+import re
+
+import jiwer
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from vasr import ASSETS
+from vasr.data.audio import SAMPLE_RATE, load_audio
+from vasr.data.manifest import read_manifest
+from vasr.inference import posteriors
+from vasr.model.decoding import greedy_transcripts
+from vasr.model.export import load_for_inference
+from vasr.transcribe import main
+
+MODEL = str(ASSETS / "vasr-tiny-vi")
+
+
+@pytest.fixture(scope="module")
+def recordings(corpus, tmp_path_factory):
+    """A folder of five files, and the references of the long one's parts."""
+    folder = tmp_path_factory.mktemp("recordings")
+    items, _ = read_manifest(corpus / "manifest.jsonl", corpus / "audio", numbers="verbalize")
+    first = load_audio(items[0].path)
+    sf.write(folder / "a_mono16k.wav", first, SAMPLE_RATE)
+    stereo = soxr.resample(load_audio(items[1].path), SAMPLE_RATE, 44100)
+    sf.write(folder / "b_stereo44k.wav", np.stack([stereo, 0.8 * stereo], axis=1), 44100)
+    pause = np.zeros(int(0.4 * SAMPLE_RATE), np.float32)
+    parts, total = [], 0.0
+    while total < 90:
+        for item in items:
+            if total >= 90:
+                break
+            parts.append(item)
+            total += item.duration + 0.4
+    sf.write(
+        folder / "c_long.wav", np.concatenate([x for i in parts for x in (load_audio(i.path), pause)]), SAMPLE_RATE
+    )
+    (folder / "d_empty.wav").write_bytes(b"")
+    (folder / "e_not_audio.wav").write_text("this is not audio\n")
+    return folder, items, parts
+
+
+def test_three_transcripts_two_named_errors_and_the_exit_status(recordings, tmp_path):
+    folder, items, parts = recordings
+    out = tmp_path / "out.jsonl"
+    assert main([MODEL, str(folder), "--out", str(out), "--chunk-seconds", "10", "--context-seconds", "2"]) == 2
+    rows = {json.loads(line)["file"].split("/")[-1]: json.loads(line) for line in out.read_text().splitlines()}
+    assert set(rows) == {"a_mono16k.wav", "b_stereo44k.wav", "c_long.wav", "d_empty.wav", "e_not_audio.wav"}
+    assert "error" in rows["d_empty.wav"] and "error" in rows["e_not_audio.wav"]
+    model, tokenizer = load_for_inference(MODEL)
+    log_probs, _ = posteriors(model, tokenizer, items[:2])
+    expected = greedy_transcripts(tokenizer, log_probs)  # as evaluate.py reads the corpus's own files
+    assert rows["a_mono16k.wav"]["text"] == expected[0]
+    stereo = rows["b_stereo44k.wav"]["text"]  # resampled twice on its way: close, not equal
+    assert jiwer.cer(items[1].text, stereo) <= jiwer.cer(items[1].text, expected[1]) + 0.05
+    for name, item in (("a_mono16k.wav", items[0]), ("b_stereo44k.wav", items[1])):
+        assert rows[name]["duration"] == pytest.approx(item.duration, abs=0.01)
+    long = rows["c_long.wav"]
+    assert long["duration"] >= 90
+    starts = [w["start"] for w in long["words"]]
+    assert starts == sorted(starts) and all(0 <= w["start"] <= w["end"] <= long["duration"] for w in long["words"])
+    assert " ".join(w["word"] for w in long["words"]) == long["text"]
+
+    one_by_one = tmp_path / "parts.jsonl"
+    main([MODEL, *[p.path for p in parts], "--out", str(one_by_one)])
+    hyps = [json.loads(line)["text"] for line in one_by_one.read_text().splitlines()]
+    references = [p.text for p in parts]
+    mean_of_parts = np.mean([jiwer.wer(ref, hyp) for ref, hyp in zip(references, hyps, strict=True)])
+    assert abs(jiwer.wer(" ".join(references), long["text"]) - mean_of_parts) <= 0.02
+
+
+def test_srt_output_parses(recordings, tmp_path):
+    folder, _, _ = recordings
+    out = tmp_path / "out.srt"
+    main([MODEL, str(folder / "c_long.wav"), "--format", "srt", "--out", str(out)])
+    blocks = out.read_text().strip().split("\n\n")
+    stamp = r"(\d\d):(\d\d):(\d\d),(\d\d\d)"
+    previous = -1.0
+    for number, block in enumerate(blocks, start=1):
+        index, span, text = block.split("\n")
+        match = re.fullmatch(rf"{stamp} --> {stamp}", span)
+        assert int(index) == number and match and text.strip()
+        h1, m1, s1, ms1, h2, m2, s2, ms2 = map(int, match.groups())
+        start, end = h1 * 3600 + m1 * 60 + s1 + ms1 / 1000, h2 * 3600 + m2 * 60 + s2 + ms2 / 1000
+        assert previous <= start <= end
+        previous = end
+    assert len(blocks) > 5

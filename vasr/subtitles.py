@@ -1,0 +1,48 @@
+"""Word-timed transcripts as SubRip (.srt) or WebVTT cues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vasr.transcription import Transcript, Word
+
+
+def cues(words: list[Word], max_seconds: float = 6.0, max_words: int = 12, pause: float = 0.6) -> list[list[Word]]:
+    """Words grouped into cues: a new cue after a pause, or when one grows too long."""
+    groups: list[list[Word]] = []
+    for word in words:
+        current = groups[-1] if groups else None
+        if (
+            current is None
+            or word.start - current[-1].end > pause
+            or word.end - current[0].start > max_seconds
+            or len(current) >= max_words
+        ):
+            groups.append([word])
+        else:
+            current.append(word)
+    return groups
+
+
+def timestamp(seconds: float, separator: str) -> str:
+    """HH:MM:SS,mmm (SRT) or HH:MM:SS.mmm (VTT)."""
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def render(transcripts: Iterable[Transcript], kind: str) -> str:
+    """One subtitle document for the transcripts (several files: cues in file order, each file's own times)."""
+    separator = "," if kind == "srt" else "."
+    lines = ["WEBVTT", ""] if kind == "vtt" else []
+    number = 0
+    for transcript in transcripts:
+        for group in cues(transcript.words):
+            number += 1
+            if kind == "srt":
+                lines.append(str(number))
+            span = f"{timestamp(group[0].start, separator)} --> {timestamp(group[-1].end, separator)}"
+            lines += [span, " ".join(w.word for w in group), ""]
+    return "\n".join(lines)

@@ -1,0 +1,219 @@
+"""Transcribing recordings of any length, rate and channel count, with word timestamps.
+
+A file is read window by window (soundfile, soxr to 16 kHz, channels averaged), so memory follows
+the window, not the recording. As transformers' ASR pipeline does with ``chunk_length_s`` and
+``stride_length_s``, each window is a chunk plus context on both sides; only the chunk's frames are
+kept, and the kept frames of all chunks make one log-probability matrix for the whole file, which
+is decoded at once (greedy, or beam search with the n-gram and hotwords). Word times come from the
+CTC frames each word was read from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+import torch
+from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+
+from vasr.data.audio import SAMPLE_RATE, standardize
+from vasr.data.collate import attention_mask
+from vasr.lm.beam import BeamDecoder
+from vasr.model.decoding import uses_attention_mask
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+
+
+@dataclass
+class Transcript:
+    file: str
+    text: str
+    duration: float
+    words: list[Word] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Samples ``[start, stop)`` of the file (16 kHz) fed to the model; frames ``[keep_from, keep_to)`` of its
+    output belong to this chunk (``keep_to`` None: to the end)."""
+
+    start: int
+    stop: int
+    keep_from: int
+    keep_to: int | None
+
+
+def windows(samples: int, chunk: int, context: int, ratio: int) -> list[Window]:
+    """Chunks of ``chunk`` samples (a multiple of the model's ``ratio`` samples per frame) with ``context``
+    on each side; one window when the whole file fits in a chunk plus its context."""
+    if samples <= chunk + 2 * context:
+        return [Window(0, samples, 0, None)]
+    found = []
+    for start in range(0, samples, chunk):
+        stop = min(start + chunk, samples)
+        left = min(context, start)
+        last = stop == samples
+        keep_to = None if last else (left + chunk) // ratio
+        found.append(Window(start - left, min(stop + context, samples), left // ratio, keep_to))
+    return found
+
+
+class AudioFile:
+    """A recording read one window at a time, resampled to 16 kHz mono."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        info = sf.info(str(self.path))  # raises LibsndfileError for what is not audio
+        if info.frames <= 0 or info.samplerate <= 0:
+            raise ValueError("no audio in file")
+        self.rate = info.samplerate
+        self.duration = info.frames / info.samplerate
+        self.samples = round(self.duration * SAMPLE_RATE)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """16 kHz samples ``[start, stop)``, read from the file's own rate."""
+        first = int(start * self.rate / SAMPLE_RATE)
+        last = int(np.ceil(stop * self.rate / SAMPLE_RATE))
+        audio, _ = sf.read(str(self.path), start=first, stop=last, dtype="float32", always_2d=True)
+        audio = audio.mean(axis=1)
+        if self.rate != SAMPLE_RATE:
+            audio = soxr.resample(audio, self.rate, SAMPLE_RATE).astype(np.float32)
+        out = np.zeros(stop - start, np.float32)
+        out[: min(len(audio), len(out))] = audio[: len(out)]
+        return out
+
+
+class Transcriber:
+    """A model, its tokenizer and decoder, and how recordings are cut for it."""
+
+    def __init__(
+        self,
+        model: Wav2Vec2ForCTC,
+        tokenizer: Wav2Vec2CTCTokenizer,
+        decoder: BeamDecoder | None = None,
+        chunk_seconds: float = 20.0,
+        context_seconds: float = 4.0,
+        batch_size: int = 8,
+        hotwords: list[str] | None = None,
+        hotword_weight: float = 10.0,
+        pause_seconds: float = 0.3,
+        device: str | None = None,
+    ) -> None:
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.eval().to(self.device)
+        self.tokenizer = tokenizer
+        self.decoder = decoder
+        self.ratio = int(np.prod(model.config.conv_stride))
+        self.chunk = max(1, round(chunk_seconds * SAMPLE_RATE / self.ratio)) * self.ratio
+        self.context = round(context_seconds * SAMPLE_RATE / self.ratio) * self.ratio
+        self.batch_size = batch_size
+        self.hotwords = hotwords or []
+        self.hotword_weight = hotword_weight
+        self.pause_seconds = pause_seconds
+
+    def log_probs(self, audio: AudioFile, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """(frames, vocabulary) CTC log-probabilities of samples ``[start, stop)``, from its windows in batches."""
+        stop = audio.samples if stop is None else stop
+        plan = [
+            Window(start + w.start, start + w.stop, w.keep_from, w.keep_to)
+            for w in windows(stop - start, self.chunk, self.context, self.ratio)
+        ]
+        kept: dict[int, torch.Tensor] = {}
+        for batch in _batches(plan, self.batch_size):
+            inputs = [standardize(audio.read(w.start, w.stop)) for _, w in batch]
+            width = max(len(x) for x in inputs)
+            values = torch.zeros(len(inputs), width)
+            for row, x in enumerate(inputs):
+                values[row, : len(x)] = torch.from_numpy(x)
+            lengths = torch.tensor([len(x) for x in inputs])
+            mask = attention_mask(lengths, width).to(self.device) if uses_attention_mask(self.model.config) else None
+            with torch.inference_mode():
+                logits = self.model(values.to(self.device), attention_mask=mask).logits
+            frames = self.model._get_feat_extract_output_lengths(lengths).tolist()
+            log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
+            for row, ((index, window), n) in enumerate(zip(batch, frames, strict=True)):
+                kept[index] = log_probs[row, window.keep_from : window.keep_to if window.keep_to is not None else n]
+        return torch.cat([kept[index] for index in range(len(plan))])
+
+    def words(self, log_probs: torch.Tensor) -> list[tuple[str, int, int]]:
+        """The decoded words with their first and last frames."""
+        if self.decoder is not None:
+            return self.decoder.words(log_probs, self.hotwords, self.hotword_weight)
+        ids = log_probs.argmax(dim=-1).tolist()
+        offsets = self.tokenizer.decode(ids, output_word_offsets=True).word_offsets
+        return [(o["word"], o["start_offset"], o["end_offset"]) for o in offsets]
+
+    def __call__(self, path: str | Path) -> Transcript:
+        """The file cut at its pauses into stretches of speech, each read (in chunks if long) and decoded."""
+        audio = AudioFile(path)
+        seconds_per_frame = self.ratio / SAMPLE_RATE
+        found = []
+        for start, stop in speech_segments(audio, self.ratio, self.pause_seconds):
+            offset = start / SAMPLE_RATE
+            found += [
+                Word(
+                    word,
+                    round(offset + a * seconds_per_frame, 3),
+                    round(min(offset + b * seconds_per_frame, audio.duration), 3),
+                )
+                for word, a, b in self.words(self.log_probs(audio, start, stop))
+            ]
+        return Transcript(str(path), " ".join(w.word for w in found), round(audio.duration, 3), found)
+
+
+def frame_energy(audio: AudioFile, frame: int, block_seconds: float = 30.0) -> np.ndarray:
+    """RMS of each ``frame`` samples (16 kHz) of the file, read block by block."""
+    energies = []
+    block = max(frame, int(block_seconds * SAMPLE_RATE) // frame * frame)
+    for start in range(0, audio.samples, block):
+        samples = audio.read(start, min(start + block, audio.samples))
+        usable = len(samples) // frame * frame
+        if usable:
+            energies.append(np.sqrt((samples[:usable].reshape(-1, frame) ** 2).mean(axis=1)))
+    return np.concatenate(energies) if energies else np.zeros(0)
+
+
+def speech_segments(audio: AudioFile, frame: int, pause_seconds: float) -> list[tuple[int, int]]:
+    """``[start, stop)`` samples of the stretches between pauses of ``pause_seconds`` or more, cut mid-pause.
+
+    A pause is a run of frames below 5% of the file's loud (95th percentile) level. Models are
+    fine-tuned on single utterances: read one stretch of speech at a time, standardised alone,
+    they see what they were trained on, and a pause between words becomes a word boundary.
+    """
+    energy = frame_energy(audio, frame)
+    if not len(energy):
+        return [(0, audio.samples)]
+    quiet = energy < max(0.05 * np.percentile(energy, 95), 1e-5)
+    shortest = max(1, round(pause_seconds * SAMPLE_RATE / frame))
+    cuts, run = [], 0
+    for index, is_quiet in enumerate([*quiet, False]):
+        if is_quiet:
+            run += 1
+            continue
+        if run >= shortest and index - run > 0 and index < len(quiet):
+            cuts.append((index - run // 2) * frame)
+        run = 0
+    bounds = [0, *cuts, audio.samples]
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def _batches(plan: list[Window], size: int) -> Iterator[list[tuple[int, Window]]]:
+    """Windows of equal length together (models without an attention mask see no padding), with their index."""
+    by_length: dict[int, list[tuple[int, Window]]] = {}
+    for index, window in enumerate(plan):
+        by_length.setdefault(window.stop - window.start, []).append((index, window))
+    for group in by_length.values():
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
