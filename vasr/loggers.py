@@ -6,32 +6,79 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from lightning.pytorch.loggers import CSVLogger, WandbLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-from lightning.pytorch.loggers.logger import rank_zero_experiment
+from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 
-class _KeepingWriter(ExperimentWriter):
-    """Continues an existing ``metrics.csv``: its header seeds the known columns, its rows stay."""
+class ResumableCSVLogger(Logger):
+    """``metrics.csv`` in the run folder, one row per logged step, kept across crashes and resumes.
 
-    def _check_log_dir_exists(self) -> None:
-        if self._fs.isfile(self.metrics_file_path):
-            with self._fs.open(self.metrics_file_path, "r", newline="") as handle:
-                self.metrics_keys = next(csv.reader(handle), [])
+    Lightning's ``CSVLogger`` deletes an existing ``metrics.csv`` when a run starts again; this one
+    continues it. Built on Lightning's public ``Logger`` interface alone.
+    """
 
-
-class ResumableCSVLogger(CSVLogger):
-    """``CSVLogger`` whose ``metrics.csv`` keeps the rows written before a crash or a resume."""
+    def __init__(self, save_dir: str | Path, name: str = "", version: str = "", flush_logs_every_n_steps: int = 10):
+        super().__init__()
+        self._save_dir = Path(save_dir)
+        self._name, self._version = name, version
+        self.flush_every = flush_logs_every_n_steps
+        self.path = self._save_dir / "metrics.csv"
+        self._pending: list[dict[str, float]] = []
 
     @property
-    @rank_zero_experiment
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _KeepingWriter(log_dir=self.log_dir)
-        return self._experiment
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def save_dir(self) -> str:
+        return str(self._save_dir)
+
+    @property
+    def log_dir(self) -> str:
+        return str(self._save_dir)
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        """The run folder's ``config.yaml`` holds the configuration; nothing to add here."""
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self._pending.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
+        if len(self._pending) >= self.flush_every:
+            self.save()
+
+    @rank_zero_only
+    def save(self) -> None:
+        """Append the pending rows; a new column rewrites the file with the wider header, rows kept."""
+        if not self._pending:
+            return
+        rows, columns = [], []
+        if self.path.exists():
+            with self.path.open(newline="") as handle:
+                reader = csv.DictReader(handle)
+                columns, rows = list(reader.fieldnames or []), list(reader)
+        new = [key for row in self._pending for key in row if key not in columns]
+        columns += list(dict.fromkeys(new))
+        self._save_dir.mkdir(parents=True, exist_ok=True)
+        if new:
+            with self.path.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows + self._pending)
+        else:
+            with self.path.open("a", newline="") as handle:
+                csv.DictWriter(handle, fieldnames=columns).writerows(self._pending)
+        self._pending = []
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        self.save()
 
 
 def wandb_logger(
