@@ -29,14 +29,11 @@ def tune_lm(
     """The LM weights left unset in ``cfg`` chosen by WER on the validation split (``lm_tuning.csv``);
     the test split never takes part."""
     beam = decoding.beam
-    if beam is None or beam.ngram is None or not cfg.needs_tuning or not val:
+    if beam is None or beam.lm is None or not cfg.needs_tuning or not val:
         return decoding, {}
     log_probs, _ = posteriors(model, decoding.tokenizer, val, batch_size)
     alphas, betas = cfg.weight_grid
-    texts = [item.text for item in val]
-    best, rows = tune(
-        decoding.tokenizer, beam.ngram, log_probs, texts, alphas, betas, beam.settings, folder / "lm_tuning.csv"
-    )
+    best, rows = tune(beam, log_probs, [item.text for item in val], alphas, betas, folder / "lm_tuning.csv")
     found = {"lm/alpha": best.settings.alpha, "lm/beta": best.settings.beta, "lm/val_wer": min(r["wer"] for r in rows)}
     return CTCDecoding(decoding.tokenizer, best), found
 

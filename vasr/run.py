@@ -75,8 +75,11 @@ def open_run(cfg: DictConfig) -> tuple[Path, bool]:
 
 
 def resume_point(cfg: DictConfig, folder: Path) -> str | None:
-    """``ckpt_path=last`` means this run folder's last checkpoint; a folder that has one is never overwritten."""
+    """``ckpt_path=last`` means this run folder's last checkpoint, ``auto`` that one if it exists (a requeued
+    SLURM job); a folder that has one is never trained over from scratch."""
     path = folder / "checkpoints" / "last.ckpt"
+    if cfg.ckpt_path == "auto":
+        return str(path) if path.exists() else None
     if cfg.ckpt_path == "last":
         if not path.exists():
             raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")

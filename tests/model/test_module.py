@@ -107,3 +107,11 @@ def test_nan_and_out_of_memory_batches_are_skipped_and_reported(corpus, tmp_path
     first_ids = [r.getMessage() for r in caplog.records if "out of memory" in r.getMessage()][0]
     assert any(item.id in first_ids for item in dm.datasets["train"].items)
     assert trainer.global_step == 2  # the run went on past both
+
+
+def test_zero_loss_reaches_every_trainable_weight_with_zero_gradient(corpus, tmp_path):
+    """What a DDP rank contributes for a batch it skips, so the other ranks' reduction completes."""
+    module, _ = make(corpus, tmp_path, freeze=True)
+    module.zero_loss().backward()
+    trainable = [p for p in module.model.parameters() if p.requires_grad]
+    assert trainable and all(p.grad is not None and not p.grad.any() for p in trainable)

@@ -71,11 +71,20 @@ class CTCModule(L.LightningModule):
             input_values=batch["input_values"], attention_mask=batch.get("attention_mask"), labels=batch.get("labels")
         )
 
-    def _skip(self, batch: dict, reason: str) -> None:
-        """Count and report a batch that cannot be trained on; the run goes on (single-process runs)."""
+    def _skip(self, batch: dict, reason: str) -> torch.Tensor | None:
+        """Count and report a batch that cannot be trained on; the run goes on.
+
+        A single process just skips the step. Under DDP every rank must join the gradient reduction
+        or the others wait forever, so this rank contributes a zero loss over every trainable weight.
+        """
         self.skipped_batches += 1
         log.warning("skipped training batch (%s): utterances %s", reason, ", ".join(batch["ids"]))
         self.log("train/skipped_batches", float(self.skipped_batches))
+        return self.zero_loss() if self.trainer.world_size > 1 else None
+
+    def zero_loss(self) -> torch.Tensor:
+        """0 x every trainable weight: a loss whose gradients are all exactly zero."""
+        return sum(p.sum() for p in self.model.parameters() if p.requires_grad) * 0.0
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         try:
@@ -84,13 +93,13 @@ class CTCModule(L.LightningModule):
             loss = loss + self.layerdrop.zero_term(skipped)
         except torch.OutOfMemoryError:
             seconds = batch["input_values"].shape[1] / SAMPLE_RATE * len(batch["ids"])
-            self._skip(batch, f"out of memory at {seconds:.0f} padded audio seconds; lower data.loader.max_seconds")
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            return None
-        if not torch.isfinite(loss):
-            self._skip(batch, f"loss is {loss.item()}")
-            return None
+            return self._skip(
+                batch, f"out of memory at {seconds:.0f} padded audio seconds; lower data.loader.max_seconds"
+            )
+        if not torch.isfinite(loss):  # the one device sync of a step: skipping a batch needs its answer
+            return self._skip(batch, f"loss is {loss.item()}")
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["ids"]))
         self.log("lr", self.optimizers().param_groups[0]["lr"], prog_bar=False)
         return loss
