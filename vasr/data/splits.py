@@ -55,5 +55,6 @@ def write_splits(splits: dict[str, list[Item]], folder: str | Path) -> None:
     for name, items in splits.items():
         with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             for item in items:
-                record = {"id": item.id, "sentence": item.sentence, "file": item.path, "duration": item.duration}
+                record = {"id": item.id, "sentence": item.sentence, "file": str(Path(item.path).resolve())}
+                record["duration"] = item.duration
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -114,7 +114,14 @@ def build_module(
 
 
 def compile_blocks(model: Wav2Vec2ForCTC) -> None:
-    """``torch.compile`` each feature-encoder convolution and transformer layer on its own: LayerDrop's
-    per-step choice of layers then costs no recompilation, and shape-stable batches few compiled shapes."""
-    for block in [*model.wav2vec2.feature_extractor.conv_layers, *model.wav2vec2.encoder.layers]:
-        block.compile()
+    """``torch.compile`` each feature-encoder convolution and transformer layer on its own, with dynamic shapes:
+    LayerDrop's per-step choice of layers then costs no recompilation, nor does each new batch length.
+
+    Blocks of one class share a code object whose compiled entries are counted together, so the
+    recompile limit is raised to fit several entries per block.
+    """
+    blocks = [*model.wav2vec2.feature_extractor.conv_layers, *model.wav2vec2.encoder.layers]
+    limit = torch._dynamo.config.recompile_limit
+    torch._dynamo.config.recompile_limit = max(limit, 8 * len(blocks))
+    for block in blocks:
+        block.compile(dynamic=True)
