@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from transformers import Wav2Vec2ForCTC
 
+from vasr.data.audio import SAMPLE_RATE
 from vasr.lm.beam import ALPHABET_FILE, LM_DIR, SETTINGS_FILE
 from vasr.model.export import load_for_inference, processor_for
 
@@ -39,7 +40,7 @@ def export_onnx(source: str | Path, out: str | Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     batch = torch.export.Dim("batch", max=1024)
-    samples = torch.export.Dim("samples", min=400, max=16000 * MAX_SECONDS)
+    samples = torch.export.Dim("samples", min=400, max=SAMPLE_RATE * MAX_SECONDS)
     program = torch.onnx.export(
         LogitsOnly(model).eval(),
         (torch.randn(2, 32000),),
