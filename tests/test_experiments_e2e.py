@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.batch_recorder import trained_batches
 from tests.conftest import ROOT
 from tests.test_train_e2e import corpus_args, run
 from vasr.tools.compare import write_comparison
@@ -107,8 +108,10 @@ def checkpoint_step(path: Path) -> int:
     return torch.load(path, map_location="cpu", weights_only=False)["global_step"]
 
 
-def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_steps(corpus, tmp_path):
+def test_kill_9_mid_epoch_then_resume_trains_the_uninterrupted_batches(corpus, tmp_path):
     args = [
+        "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
+        "+callbacks.record.path=${paths.output_dir}/batches.jsonl",
         "model=tiny",
         "logger=csv",
         *corpus_args(corpus),
@@ -148,6 +151,10 @@ def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_steps(corpus, tmp_pa
     assert 16 <= killed_at < 24
     run("train.py", *args, "run_name=killed", "ckpt_path=last")
     assert checkpoint_step(last) == whole
+    uninterrupted = trained_batches(tmp_path / "train" / "whole" / "batches.jsonl")
+    assert (
+        len(uninterrupted) == 24 and trained_batches(tmp_path / "train" / "killed" / "batches.jsonl") == uninterrupted
+    )
     logged = (tmp_path / "train" / "killed" / "metrics.csv").read_text().splitlines()
     steps = {int(line.split(",")[logged[0].split(",").index("step")]) for line in logged[1:]}
     assert 9 in steps and max(steps) >= whole - 1  # rows from before the kill are kept
