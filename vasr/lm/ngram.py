@@ -32,9 +32,6 @@ class NgramLM:
         self.backoff = backoff
         self.vocab = frozenset(g[0] for g in logprob if len(g) == 1) - {BOS, EOS, UNK}
 
-    def __contains__(self, word: str) -> bool:
-        return word in self.vocab
-
     def score(self, context: Ngram, word: str) -> float:
         """log10 p(word | context), backing off to shorter contexts; unknown words score as <unk>."""
         if (word,) not in self.logprob:
