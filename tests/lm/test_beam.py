@@ -1,5 +1,6 @@
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,17 @@ def test_a_vasr_arpa_scores_alike_in_vasr_and_in_kenlm(tmp_path):
     theirs = kenlm.Model(str(ngram.to_arpa(tmp_path / "lm.arpa")))
     for sentence in [SAID, "tắt đèn phòng khách", "phòng khách bật", "quạt"]:
         assert ngram.sentence_logprob(sentence.split()) == pytest.approx(theirs.score(sentence), abs=1e-4)
+
+
+def test_without_ctc_beam_decoder_pyctcdecode_searches_alike(tokenizer, monkeypatch):
+    """Where ctc-beam-decoder's wheel cannot load (glibc < 2.35), pyctcdecode does the same search."""
+    pytest.importorskip("pyctcdecode")
+    pytest.importorskip("kenlm")
+    ngram = NgramLM.train([SAID.split()] * 5 + [["tắt", "đèn"]], order=3)
+    heard = [frames(tokenizer, SAID, {1: ("ạ", 0.6)}), frames(tokenizer, "đèn phòng")]
+    native = BeamDecoder.with_ngram(tokenizer, ngram, BeamSettings(alpha=1.0, beta=0.0))
+    monkeypatch.setitem(sys.modules, "ctc_beam_decoder", None)  # import now raises ImportError
+    fallback = BeamDecoder.with_ngram(tokenizer, ngram, BeamSettings(alpha=1.0, beta=0.0))
+    assert type(fallback._search).__module__.startswith("pyctcdecode")
+    assert fallback.decode(heard) == native.decode(heard) == [SAID, "đèn phòng"]
+    assert [w for w, _, _ in fallback.words(heard[0])] == [w for w, _, _ in native.words(heard[0])]

@@ -1,8 +1,8 @@
 """CTC prefix beam search fused with a KenLM n-gram, in the layout the ecosystem reads.
 
 The search is ``ctc-beam-decoder`` (C++, pyctcdecode's algorithm and arguments, KenLM inside, hotword
-biasing, word frame offsets, no numpy pin). A decoder is saved as pyctcdecode's ``save_to_dir`` lays
-it out, so ``pyctcdecode.BeamSearchDecoderCTC.load_from_dir`` and
+biasing, word frame offsets, no numpy pin), or pyctcdecode where it cannot load. A decoder is saved
+as pyctcdecode's ``save_to_dir`` lays it out, so ``pyctcdecode.BeamSearchDecoderCTC.load_from_dir`` and
 ``transformers.Wav2Vec2ProcessorWithLM.from_pretrained`` read vasr's exports, and vasr reads the
 ``language_model/`` of hub checkpoints (ARPA or KenLM binary)::
 
@@ -19,12 +19,12 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from ctc_beam_decoder import BeamSearchDecoder
 from rich.progress import track
 from transformers import Wav2Vec2CTCTokenizer
 
@@ -68,6 +68,22 @@ def decoder_labels(tokenizer: Wav2Vec2CTCTokenizer) -> list[str]:
     return [special.get(label, label) for label in labels]
 
 
+def search_factory() -> Callable[..., object]:
+    """``build_ctcdecoder`` of ctc-beam-decoder, or of pyctcdecode where the former cannot load.
+
+    ctc-beam-decoder's wheels need glibc 2.35 (Ubuntu 22.04, Debian 12 and newer); on older systems
+    (RHEL 8 and 9) vasr is installed with ``--no-deps`` beside pyctcdecode and ufal-kenlm, whose
+    search it reproduces with the same constructor and ``decode_beams``.
+    """
+    try:
+        from ctc_beam_decoder import build_ctcdecoder
+    except ImportError:
+        from pyctcdecode import build_ctcdecoder
+
+        logging.getLogger("pyctcdecode").setLevel(logging.ERROR)  # its warnings about small vocabularies
+    return build_ctcdecoder
+
+
 def kenlm_file(folder: Path) -> Path | None:
     """The KenLM model (ARPA or binary) inside a ``language_model/`` folder."""
     found = [p for p in sorted(folder.iterdir()) if p.suffix in KENLM_SUFFIXES] if folder.is_dir() else []
@@ -92,7 +108,7 @@ class BeamDecoder:
             unigrams = arpa_unigrams(self.lm)
         self.unigrams = unigrams
         lm_options = {"kenlm_model_path": str(self.lm), "unigrams": unigrams} if self.lm else {}
-        self._search = BeamSearchDecoder(
+        self._search = search_factory()(
             self.labels, alpha=settings.alpha, beta=settings.beta, unk_score_offset=settings.unk_offset, **lm_options
         )
         self._owned: tempfile.TemporaryDirectory | None = None
