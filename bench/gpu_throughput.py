@@ -40,7 +40,7 @@ from transformers import Wav2Vec2Config, Wav2Vec2ForCTC  # noqa: E402
 from vasr.data.audio import SAMPLE_RATE  # noqa: E402
 from vasr.data.manifest import read_manifest  # noqa: E402
 from vasr.model.build import compile_blocks  # noqa: E402
-from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab  # noqa: E402
+from vasr.text.vocab import PAD, build_vocab, tokenizer_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
@@ -117,8 +117,7 @@ def main() -> None:
     items, _ = read_manifest(ROOT / "data/demo/manifest.jsonl", ROOT / "data/demo/audio")
     items = items[: steps * 16]
     vocab = build_vocab("corpus", (i.text for i in items))
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = make_tokenizer(save_vocab(vocab, tmp))
+    tokenizer = tokenizer_for(vocab)
     loader, precision = gpu_defaults()
     if args.smoke:
         loader |= {"num_workers": 0, "pin_memory": False, "prefetch_factor": None, "max_seconds": 30.0}

@@ -11,7 +11,6 @@ does depend on them: a trained model's peaked outputs leave few characters per f
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 
 import torch
@@ -23,7 +22,7 @@ from vasr.lm.beam import BeamDecoder
 from vasr.model.build import build_from_config
 from vasr.model.decoding import greedy_transcripts
 from vasr.model.export import load_for_inference
-from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
+from vasr.text.vocab import PAD, build_vocab, tokenizer_for
 
 
 def main() -> None:
@@ -37,8 +36,7 @@ def main() -> None:
         model, tokenizer = load_for_inference(args.model)
     else:
         vocab = build_vocab("corpus", (i.text for i in items))
-        with tempfile.TemporaryDirectory() as tmp:
-            tokenizer = make_tokenizer(save_vocab(vocab, tmp))
+        tokenizer = tokenizer_for(vocab)
         architecture = OmegaConf.to_container(OmegaConf.load("conf/model/tiny.yaml").architecture)
         model = build_from_config(architecture, vocab, PAD).eval()
     torch.manual_seed(0)

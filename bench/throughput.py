@@ -33,7 +33,7 @@ from vasr.data.manifest import read_manifest
 from vasr.model.build import build_from_config
 from vasr.model.export import processor_for
 from vasr.model.module import CTCModule
-from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
+from vasr.text.vocab import PAD, build_vocab, tokenizer_for
 
 
 def tiny_model(vocab):
@@ -149,8 +149,7 @@ def main() -> None:
     items, _ = read_manifest("data/demo/manifest.jsonl", "data/demo/audio")
     items = items[: steps * args.batch_size]
     vocab = build_vocab("corpus", (i.text for i in items))
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = make_tokenizer(save_vocab(vocab, tmp))
+    tokenizer = tokenizer_for(vocab)
     # The reference recipe's fp16 needs a GPU: on this CPU it runs in fp32 unless told bf16=True.
     common = (items, tokenizer, steps, args.batch_size)
     batch = {"batch_size": args.batch_size}

@@ -21,9 +21,9 @@ import torch
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.data.audio import SAMPLE_RATE, standardize
-from vasr.data.collate import attention_mask
+from vasr.data.collate import CTCCollator, Example
 from vasr.lm.beam import BeamDecoder
-from vasr.model.decoding import uses_attention_mask
+from vasr.model.decoding import cut_log_probs, uses_attention_mask
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ class Transcriber:
         self.hotwords = hotwords or []
         self.hotword_weight = hotword_weight
         self.pause_seconds = pause_seconds
+        self.collate = CTCCollator(uses_attention_mask(model.config))
 
     def log_probs(self, audio: AudioFile, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """(frames, vocabulary) CTC log-probabilities of samples ``[start, stop)``, from its windows in batches."""
@@ -132,19 +133,16 @@ class Transcriber:
         ]
         kept: dict[int, torch.Tensor] = {}
         for batch in _batches(plan, self.batch_size):
-            inputs = [standardize(audio.read(w.start, w.stop)) for _, w in batch]
-            width = max(len(x) for x in inputs)
-            values = torch.zeros(len(inputs), width)
-            for row, x in enumerate(inputs):
-                values[row, : len(x)] = torch.from_numpy(x)
-            lengths = torch.tensor([len(x) for x in inputs])
-            mask = attention_mask(lengths, width).to(self.device) if uses_attention_mask(self.model.config) else None
+            examples = [Example(str(index), standardize(audio.read(w.start, w.stop)), [], "") for index, w in batch]
+            inputs = self.collate(examples)
+            mask = inputs.get("attention_mask")
             with torch.inference_mode():
-                logits = self.model(values.to(self.device), attention_mask=mask).logits
-            frames = self.model._get_feat_extract_output_lengths(lengths).tolist()
-            log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
-            for row, ((index, window), n) in enumerate(zip(batch, frames, strict=True)):
-                kept[index] = log_probs[row, window.keep_from : window.keep_to if window.keep_to is not None else n]
+                values = inputs["input_values"].to(self.device)
+                logits = self.model(values, attention_mask=None if mask is None else mask.to(self.device)).logits
+            for (index, window), row in zip(
+                batch, cut_log_probs(self.model, logits, inputs["input_lengths"]), strict=True
+            ):
+                kept[index] = row[window.keep_from : window.keep_to].cpu()
         return torch.cat([kept[index] for index in range(len(plan))])
 
     def words(self, log_probs: torch.Tensor) -> list[tuple[str, int, int]]:

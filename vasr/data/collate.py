@@ -59,10 +59,5 @@ class CTCCollator:
             "texts": [e.text for e in examples],
         }
         if self.return_attention_mask:
-            batch["attention_mask"] = attention_mask(lengths, audio.shape[1])
+            batch["attention_mask"] = (torch.arange(audio.shape[1])[None, :] < lengths[:, None]).long()
         return batch
-
-
-def attention_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
-    """1 over each row's first ``lengths[row]`` samples, 0 over its padding."""
-    return (torch.arange(width)[None, :] < lengths[:, None]).long()

@@ -58,10 +58,15 @@ class SpeechDataModule(L.LightningDataModule):
         self._pending_state: dict | None = None
 
     @property
+    def _rank_and_world(self) -> tuple[int, int]:
+        """This process's DDP rank and the number of ranks (0 of 1 outside a Trainer)."""
+        return (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+
+    @property
     def train_sampler(self) -> BucketBatchSampler:
         """Made once per DataModule, for this process's DDP rank, so it carries its epoch across epochs."""
         if self._train_sampler is None:
-            rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+            rank, world = self._rank_and_world
             self._train_sampler = BucketBatchSampler(
                 self.datasets["train"].durations,
                 batch_size=self.batch_size,
@@ -78,7 +83,7 @@ class SpeechDataModule(L.LightningDataModule):
 
     def _eval_loader(self, name: str) -> DataLoader:
         dataset = self.datasets[name]
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        rank, world = self._rank_and_world
         sampler = BucketBatchSampler(
             dataset.durations,
             batch_size=self.eval_batch_size,

@@ -70,12 +70,12 @@ class DecodeConfig:
         """Weights left unset over a grid of several points; a model folder's own LM (``auto``) keeps its weights."""
         if self.lm in (None, "auto"):
             return False
-        alphas = [self.alpha] if self.alpha is not None else self.grid["alpha"]
-        betas = [self.beta] if self.beta is not None else self.grid["beta"]
+        alphas, betas = self.weight_grid
         return len(alphas) * len(betas) > 1
 
     @property
     def weight_grid(self) -> tuple[list[float], list[float]]:
+        """The alphas and betas to try: a given weight alone, else its grid."""
         return (
             [self.alpha] if self.alpha is not None else list(self.grid["alpha"]),
             [self.beta] if self.beta is not None else list(self.grid["beta"]),

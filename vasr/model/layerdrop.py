@@ -10,7 +10,7 @@ are cleared before the optimizer step, so AdamW leaves them alone as it does in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -56,8 +56,7 @@ class SyncedLayerDrop:
 
     def zero_term(self, skipped: list[int]) -> torch.Tensor | float:
         """0 x the skipped layers' parameters: each gets a zero gradient, so DDP sees every parameter used."""
-        params = [p for i in skipped for p in self.layers[i].parameters() if p.requires_grad]
-        return sum(p.sum() for p in params) * 0.0 if params else 0.0
+        return zero_weighted(p for i in skipped for p in self.layers[i].parameters())
 
     def clear_unused_grads(self) -> None:
         """Before the optimizer step: layers skipped by every batch of the step have no gradient."""
@@ -65,3 +64,9 @@ class SyncedLayerDrop:
             for param in self.layers[index].parameters():
                 param.grad = None
         self._unused = None
+
+
+def zero_weighted(params: Iterable[nn.Parameter]) -> torch.Tensor | float:
+    """0 x the sum of the trainable ``params``: a term whose gradient is exactly zero for each of them."""
+    trainable = [p for p in params if p.requires_grad]
+    return sum(p.sum() for p in trainable) * 0.0 if trainable else 0.0

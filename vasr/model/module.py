@@ -15,7 +15,7 @@ from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC, get_scheduler
 from vasr.data.audio import SAMPLE_RATE
 from vasr.metrics import error_rates
 from vasr.model.decoding import CTCDecoding, cut_log_probs
-from vasr.model.layerdrop import SyncedLayerDrop
+from vasr.model.layerdrop import SyncedLayerDrop, zero_weighted
 
 log = logging.getLogger("vasr")
 
@@ -84,7 +84,7 @@ class CTCModule(L.LightningModule):
 
     def zero_loss(self) -> torch.Tensor:
         """0 x every trainable weight: a loss whose gradients are all exactly zero."""
-        return sum(p.sum() for p in self.model.parameters() if p.requires_grad) * 0.0
+        return zero_weighted(self.model.parameters())
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         try:
