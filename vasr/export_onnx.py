@@ -4,7 +4,7 @@ MODEL is an export folder, a ``.ckpt`` or a hub id. OUT receives ``model.onnx`` 
 ``input_values``: float32 (batch, samples) of standardised 16 kHz audio; output ``logits``:
 (batch, frames, vocabulary)), the processor files (``vocab.json``, ...) and, when MODEL has
 one, its ``language_model/``. torch's dynamo exporter is used: the older TorchScript tracer
-mis-exports wav2vec2's weight-normed positional convolution (logits off by up to 9).
+mis-exports wav2vec2's weight-normed positional convolution (README, ONNX).
 """
 
 from __future__ import annotations
