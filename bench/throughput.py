@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -50,17 +51,32 @@ def run_vasr(
     accelerator: str = "cpu",
     freeze: bool = False,
     fused: bool = False,
+    epochs: int = 1,
+    callbacks: Sequence[L.Callback] = (),
+    check_finite_loss: bool = True,
+    gradient_clip_val: float | None = 1.0,
     **loader,
 ) -> float:
-    """Audio seconds per second of one epoch over ``items`` through vasr's DataModule and LightningModule."""
+    """Audio seconds per second of ``epochs`` epochs over ``items`` through vasr's DataModule and LightningModule.
+
+    Gradients are clipped at norm 1.0 by default, as ``conf/trainer`` and the recipe's HF Trainer do.
+    """
     optimizer = partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.005, fused=fused or None)
     scheduler = partial(get_scheduler, "linear", num_warmup_steps=10)
     module = CTCModule(
-        model, tokenizer, optimizer, scheduler, freeze_feature_encoder=freeze, gradient_checkpointing=checkpointing
+        model,
+        tokenizer,
+        optimizer,
+        scheduler,
+        freeze_feature_encoder=freeze,
+        gradient_checkpointing=checkpointing,
+        check_finite_loss=check_finite_loss,
     )
     dm = SpeechDataModule({"train": items, "val": [], "test": []}, tokenizer, **loader)
     trainer = L.Trainer(
-        max_epochs=1,
+        max_epochs=epochs,
+        gradient_clip_val=gradient_clip_val,
+        callbacks=list(callbacks),
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -73,7 +89,7 @@ def run_vasr(
     )
     start = time.perf_counter()
     trainer.fit(module, dm)
-    return sum(item.duration for item in items) / (time.perf_counter() - start)
+    return epochs * sum(item.duration for item in items) / (time.perf_counter() - start)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """train.py and evaluate.py end to end on a small corpus, as a user runs them."""
 
+import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -172,3 +174,33 @@ def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_afte
     assert {"before/test/wer", "test/wer"} <= set(results)
     before, after = results["before/test/wer"], results["test/wer"]
     assert f"test WER: {before:.2%} before fine-tuning -> {after:.2%}" in result.stdout
+
+
+def test_gpu_trainer_trains_the_reference_model(corpus, base_like_checkpoint, tmp_path):
+    """``model=nguyenvulebinh trainer=gpu`` as users run it, on the CPU: bf16-mixed, fused AdamW and gradient
+    clipping together, which Lightning alone refuses (this command crashed at its first step on an H200)."""
+    run(
+        "train.py",
+        "model=nguyenvulebinh",
+        f"model.pretrained={base_like_checkpoint}",
+        "trainer=gpu",
+        "trainer.accelerator=cpu",
+        "trainer.precision=bf16-mixed",
+        "trainer.max_steps=3",
+        "trainer.log_every_n_steps=1",
+        "logger=csv",
+        "decode=greedy",
+        "test_after_fit=false",
+        *corpus_args(corpus),
+        "data.loader.pin_memory=false",
+        "data.loader.prefetch_factor=null",
+        f"paths.runs_dir={tmp_path}",
+        "run_name=gpu",
+    )
+    folder = tmp_path / "train" / "gpu"
+    checkpoint = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 3
+    assert checkpoint["optimizer_states"][0]["param_groups"][0]["fused"] is True
+    with open(folder / "metrics.csv") as handle:
+        losses = [float(row["train/loss"]) for row in csv.DictReader(handle) if row["train/loss"]]
+    assert len(losses) == 3 and all(math.isfinite(loss) for loss in losses)

@@ -39,14 +39,23 @@ class StepCheckpoint(L.Callback):
 
 
 class Throughput(L.Callback):
-    """Logs audio seconds trained per wall-clock second (all ranks together)."""
+    """Logs audio seconds trained per wall-clock second (all ranks together).
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: dict, *args) -> None:
-        self._start = time.perf_counter()
+    Timed from one batch's end to the next, so loading, the step and the optimizer all count; the
+    clock restarts when training (re)starts, with each epoch and after validation, which are not
+    training time.
+    """
+
+    def _restart(self, *args) -> None:
+        self._last = time.perf_counter()
+
+    on_train_start = on_train_epoch_start = on_validation_end = _restart
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch: dict, *args) -> None:
+        now = time.perf_counter()
         seconds = batch["audio_seconds"] * trainer.world_size
-        pl_module.log("train/audio_seconds_per_second", seconds / (time.perf_counter() - self._start), batch_size=1)
+        pl_module.log("train/audio_seconds_per_second", seconds / (now - self._last), batch_size=1)
+        self._last = now
 
 
 class RunEta(L.Callback):

@@ -5,6 +5,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from lightning.pytorch.plugins import MixedPrecision
 from transformers import get_scheduler
 
 from tests.conftest import MICRO_ARCHITECTURE, ROOT
@@ -115,3 +116,36 @@ def test_zero_loss_reaches_every_trainable_weight_with_zero_gradient(corpus, tmp
     module.zero_loss().backward()
     trainable = [p for p in module.model.parameters() if p.requires_grad]
     assert trainable and all(p.grad is not None and not p.grad.any() for p in trainable)
+
+
+class NormRecordingAdamW(torch.optim.AdamW):
+    """Fused AdamW (unscales in its own step) that records the gradient norm each step is given."""
+
+    def __init__(self, params, **options) -> None:
+        super().__init__(params, lr=1e-3, fused=True, **options)
+        self.norms: list[float] = []
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None  # backward, then Lightning's clipping hook
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        self.norms.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
+        super().step()
+        return loss
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_fused_adamw_gradients_are_clipped_under_mixed_precision(corpus, tmp_path, precision):
+    """trainer=gpu's fused AdamW with gradient_clip_val: Lightning alone raises here; vasr clips.
+    fp16 runs with a loss scaler, as on a GPU, so the gradients the optimizer sees are still scaled."""
+    norms = {}
+    for clip in (None, 0.01):
+        module, dm = make(corpus, tmp_path)
+        optimizers = []
+        module.optimizer_factory = lambda params, made=optimizers: made.append(NormRecordingAdamW(params)) or made[-1]
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10) if precision == "16-mixed" else None
+        plugin = MixedPrecision(precision, "cpu", scaler)
+        trainer = quiet_trainer(tmp_path, max_steps=3, limit_val_batches=0, plugins=[plugin], gradient_clip_val=clip)
+        trainer.fit(module, dm)
+        norms[clip] = [norm / (scaler.get_scale() if scaler else 1.0) for norm in optimizers[0].norms]
+    assert len(norms[0.01]) == 3 and min(norms[None]) > 0.1  # unclipped, the gradients are far larger
+    assert max(norms[0.01]) <= 0.01 * 1.001

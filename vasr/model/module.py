@@ -31,6 +31,8 @@ class CTCModule(L.LightningModule):
 
     ``optimizer`` and ``scheduler`` are factories (``conf/model``'s ``_partial_`` configs): the
     optimizer takes the trainable parameters, the scheduler the optimizer and the run's step total.
+    ``check_finite_loss`` skips (and counts) a batch whose loss is NaN or infinite; the check is the
+    step's one wait for the GPU.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class CTCModule(L.LightningModule):
         decoding: CTCDecoding | None = None,
         seed: int = 0,
         sample_predictions: int = 8,
+        check_finite_loss: bool = True,
     ) -> None:
         super().__init__()
         self.model = model
@@ -98,7 +101,7 @@ class CTCModule(L.LightningModule):
             return self._skip(
                 batch, f"out of memory at {seconds:.0f} padded audio seconds; lower data.loader.max_seconds"
             )
-        if not torch.isfinite(loss):  # the one device sync of a step: skipping a batch needs its answer
+        if self.hparams.check_finite_loss and not torch.isfinite(loss):
             return self._skip(batch, f"loss is {loss.item()}")
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["ids"]))
         self.log("lr", self.optimizers().param_groups[0]["lr"], prog_bar=False)
@@ -154,6 +157,25 @@ class CTCModule(L.LightningModule):
         total = int(self.trainer.estimated_stepping_batches)
         schedule = self.scheduler_factory(optimizer=optimizer, num_training_steps=total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def configure_gradient_clipping(
+        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None, gradient_clip_algorithm=None
+    ) -> None:
+        """Lightning's clipping, also for optimizers that unscale in their own step (fused AdamW, ``trainer=gpu``).
+
+        Lightning's mixed-precision plugin refuses to clip those; here fp16's still-scaled gradients are
+        clipped at the threshold times the loss scale, which is clipping the unscaled ones (bf16 has no scale).
+        """
+        if not gradient_clip_val or not getattr(optimizer, "_step_supports_amp_scaling", False):
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        limit = gradient_clip_val * (scaler.get_scale() if scaler is not None else 1.0)
+        params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if gradient_clip_algorithm == "value":
+            torch.nn.utils.clip_grad_value_(params, limit)
+        else:
+            torch.nn.utils.clip_grad_norm_(params, limit)
 
     def on_before_optimizer_step(self, optimizer) -> None:
         self.layerdrop.clear_unused_grads()
