@@ -9,10 +9,10 @@ was skipped and exits 0. ``--smoke`` runs every path at toy size on the CPU (to 
 All in one process, the same architecture (``Wav2Vec2Config()`` defaults, 94M parameters, random
 init, feature encoder frozen) and the same demo utterances:
 (a) the reference recipe as configured: HF ``Trainer``, fp16, gradient checkpointing,
-    ``group_by_length``, batch 16 (bench/throughput.py's ``run_reference``);
+    ``group_by_length``, batch 16, gradients clipped at norm 1.0 (bench/throughput.py's ``run_reference``);
 (b) vasr with the ``trainer=gpu`` defaults through its DataModule and LightningModule
     (bf16-mixed where supported, seconds budget, 0.125 s padding steps, loader workers with
-    pinned memory, fused AdamW, SDPA attention, no gradient checkpointing) for ``--epochs``
+    pinned memory, fused AdamW, clipping at 1.0, SDPA attention, no gradient checkpointing) for ``--epochs``
     epochs over those utterances: the first epoch meets each padded shape for the first time,
     later epochs meet the same shapes again, as every epoch of a real run does after its first;
     also without the finite-loss check (its host sync) and with ``model.compile``;
