@@ -34,6 +34,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,11 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from throughput import run_reference, run_vasr  # noqa: E402
-from transformers import Wav2Vec2Config, Wav2Vec2ForCTC  # noqa: E402
+from transformers import Wav2Vec2ForCTC  # noqa: E402
 
 from vasr.data.audio import SAMPLE_RATE  # noqa: E402
 from vasr.data.manifest import read_manifest  # noqa: E402
-from vasr.model.build import compile_blocks  # noqa: E402
+from vasr.model.build import build_from_config, compile_blocks  # noqa: E402
 from vasr.text.vocab import PAD, build_vocab, tokenizer_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,20 +61,17 @@ LARGE |= {"do_stable_layer_norm": True, "feat_extract_norm": "layer", "conv_bias
 BUDGETS = [50.0, 100.0, 200.0, 400.0, 800.0]  # padded audio seconds per batch (data.loader.max_seconds)
 
 
-def base_model(vocab: dict[str, int], smoke: bool) -> Wav2Vec2ForCTC:
+def new_model(vocab: dict[str, int], architecture: dict, smoke: bool, **overrides) -> Wav2Vec2ForCTC:
+    """``architecture`` (SMOKE with ``smoke``) built as vasr builds one, random init (seed 0), encoder frozen."""
     torch.manual_seed(0)
-    config = Wav2Vec2Config(**(SMOKE if smoke else {}), vocab_size=len(vocab), pad_token_id=vocab[PAD])
-    config.ctc_zero_infinity, config.ctc_loss_reduction = True, "mean"
-    model = Wav2Vec2ForCTC(config)
+    model = build_from_config(SMOKE if smoke else architecture, vocab, PAD, **overrides)
     model.freeze_feature_encoder()
     return model
 
 
-def probe_config(vocab: dict[str, int], architecture: dict, smoke: bool) -> Wav2Vec2Config:
-    """Base or large architecture without LayerDrop, so every layer's activations count."""
-    config = Wav2Vec2Config(**(SMOKE if smoke else architecture), vocab_size=len(vocab), pad_token_id=vocab[PAD])
-    config.ctc_zero_infinity, config.ctc_loss_reduction, config.layerdrop = True, "mean", 0.0
-    return config
+def base_model(vocab: dict[str, int], smoke: bool) -> Wav2Vec2ForCTC:
+    """``Wav2Vec2Config()``'s defaults: the base architecture, LayerDrop 0.1 as transformers sets it."""
+    return new_model(vocab, {}, smoke)
 
 
 def gpu_defaults() -> tuple[dict, str]:
@@ -139,25 +137,21 @@ def bare_loop(model: Wav2Vec2ForCTC, batch: int, seconds: float, steps: int, dev
     return batch * seconds * steps / (time.perf_counter() - start)
 
 
-def peak_memory(config: Wav2Vec2Config, budgets: list[float], seconds: float, device: str) -> list[tuple]:
-    """Peak GPU GiB of a bf16 training step (LayerDrop off, optimizer state included) on batches of
+def peak_memory(model: Callable[[], Wav2Vec2ForCTC], budgets: list[float], seconds: float, device: str) -> list[tuple]:
+    """Peak GPU GiB of a bf16 training step of a new ``model()`` (optimizer state included) on batches of
     ``seconds``-long utterances filling each padded-seconds budget; stops at the first that does not fit."""
     rows = []
     for budget in budgets:
-        torch.manual_seed(0)
-        model = Wav2Vec2ForCTC(config)
-        model.freeze_feature_encoder()
         batch = max(1, int(budget // seconds))
         try:
             if device == "cuda":
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
-            bare_loop(model, batch, seconds, 1, device)
+            bare_loop(model(), batch, seconds, 1, device)
             peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else 0.0
         except torch.OutOfMemoryError:
             peak = None
         rows.append((budget, batch, peak))
-        del model
         if peak is None:
             break
     return rows
@@ -264,9 +258,10 @@ def main() -> None:
 
     sizes = {"base (94M)": {}, "large (315M)": LARGE}
     for size, architecture in sizes.items():
-        config = probe_config(vocab, architecture, args.smoke)
+        # LayerDrop off, so every layer's activations count.
+        model = partial(new_model, vocab, architecture, args.smoke, layerdrop=0.0)
         rows = attempt(
-            f"memory, {size}", lambda c=config: peak_memory(c, BUDGETS[: 2 if args.smoke else None], 20.0, device)
+            f"memory, {size}", lambda m=model: peak_memory(m, BUDGETS[: 2 if args.smoke else None], 20.0, device)
         )
         for budget, n, peak in rows or []:
             print(

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 import torch
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
-from vasr.data.audio import SAMPLE_RATE, standardize
+from vasr.data.audio import SAMPLE_RATE, standardize, to_mono
 from vasr.data.collate import CTCCollator, Example
 from vasr.lm.beam import BeamDecoder
 from vasr.model.decoding import cut_log_probs, uses_attention_mask
@@ -87,9 +86,7 @@ class AudioFile:
         first = int(start * self.rate / SAMPLE_RATE)
         last = int(np.ceil(stop * self.rate / SAMPLE_RATE))
         audio, _ = sf.read(str(self.path), start=first, stop=last, dtype="float32", always_2d=True)
-        audio = audio.mean(axis=1)
-        if self.rate != SAMPLE_RATE:
-            audio = soxr.resample(audio, self.rate, SAMPLE_RATE).astype(np.float32)
+        audio = to_mono(audio, self.rate)
         out = np.zeros(stop - start, np.float32)
         out[: min(len(audio), len(out))] = audio[: len(out)]
         return out

@@ -18,6 +18,11 @@ SAMPLE_RATE = 16000
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed."""
     audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return to_mono(audio, rate, sample_rate)
+
+
+def to_mono(audio: np.ndarray, rate: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(frames, channels) float32 audio at ``rate`` as mono at ``sample_rate``: channels averaged, soxr."""
     audio = audio.mean(axis=1)
     if rate != sample_rate:
         audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)

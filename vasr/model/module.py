@@ -172,13 +172,13 @@ class CTCModule(L.LightningModule):
         if not gradient_clip_val or not getattr(optimizer, "_step_supports_amp_scaling", False):
             super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
             return
-        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        plugin = self.trainer.precision_plugin
+        scaler = getattr(plugin, "scaler", None)
         limit = gradient_clip_val * (scaler.get_scale() if scaler is not None else 1.0)
-        params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         if gradient_clip_algorithm == "value":
-            torch.nn.utils.clip_grad_value_(params, limit)
+            plugin.clip_grad_by_value(optimizer, limit)
         else:
-            torch.nn.utils.clip_grad_norm_(params, limit)
+            plugin.clip_grad_by_norm(optimizer, limit)
 
     def on_before_optimizer_step(self, optimizer) -> None:
         self.layerdrop.clear_unused_grads()
