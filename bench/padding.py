@@ -2,6 +2,7 @@
 
 python bench/padding.py [--quick]   ->  RESULT padding <vasr real-frame share on the real-shaped corpus>
                                         RESULT shapes <distinct padded batch shapes per epoch, GPU defaults>
+                                        RESULT shapes_augmented <the same with speed perturbation 0.9/1.0/1.1>
 
 The shape count is one epoch of the demo training split (the default run's 2,400 utterances, or
 the real-shaped corpus when data/demo is missing) batched as ``trainer=gpu`` does (``max_seconds``
@@ -21,6 +22,7 @@ import torch  # noqa: E402
 from common import demo_durations, real_shaped_durations  # noqa: E402
 from transformers.trainer_pt_utils import LengthGroupedSampler  # noqa: E402
 
+from vasr.augment import Augmentation  # noqa: E402
 from vasr.data.audio import SAMPLE_RATE  # noqa: E402
 from vasr.data.sampler import BucketBatchSampler, padded_seconds  # noqa: E402
 
@@ -36,9 +38,17 @@ def real_share(batches: list[list[int]], durations: list[float], pad_to: float |
     return real / sum(length * len(b) for length, b in zip(lengths, batches, strict=True))
 
 
-def shapes(durations: list[float]) -> tuple[int, float, int]:
-    """Distinct (batch size, padded length) shapes of one epoch under the GPU batching, real-frame share, batches."""
-    batches = list(BucketBatchSampler(durations, **GPU_BATCHING, seed=0))
+def shapes(durations: list[float], speeds: Augmentation | None = None) -> tuple[int, float, int]:
+    """Distinct (batch size, padded length) shapes of one epoch under the GPU batching, real-frame share, batches;
+    with ``speeds``, of an epoch whose utterances are speed-perturbed (batched by their perturbed durations)."""
+    if speeds is None:
+        batches = list(BucketBatchSampler(durations, **GPU_BATCHING, seed=0))
+    else:
+        epoch_speeds = lambda epoch: speeds.epoch_speeds(0, epoch, len(durations))  # noqa: E731
+        keyed = list(BucketBatchSampler(durations, **GPU_BATCHING, seed=0, epoch_speeds=epoch_speeds))
+        factors = epoch_speeds(0)
+        durations = [d / s for d, s in zip(durations, factors, strict=True)]
+        batches = [[key.index for key in batch] for batch in keyed]
     found = {(len(b), round(padded_seconds(max(durations[i] for i in b), PAD_TO) * SAMPLE_RATE)) for b in batches}
     return len(found), real_share(batches, durations, GPU_BATCHING["pad_to"]), len(batches)
 
@@ -88,6 +98,12 @@ def main() -> None:
     print(f"\n{name}, {len(train)} training utterances, GPU batching {GPU_BATCHING}:")
     print(f"  {batches} batches, {count} distinct padded shapes, real-frame share {share:.4f}")
     print(f"RESULT shapes {count}")
+    count, share, batches = shapes(train, Augmentation(speeds=(0.9, 1.0, 1.1)))
+    print(
+        f"  speed-perturbed (0.9/1.0/1.1, conf/augment/default.yaml): {batches} batches, {count} shapes, "
+        f"real-frame share {share:.4f}"
+    )
+    print(f"RESULT shapes_augmented {count}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,14 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
+
+from vasr.augment import Augmentation
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
@@ -80,3 +85,25 @@ def test_slurm_launcher_asks_for_the_trainers_nodes_and_devices():
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+
+
+def test_augment_options_instantiate_and_the_recipes_train_on_clean_audio(tmp_path):
+    (tmp_path / "noise").mkdir()
+    (tmp_path / "rirs").mkdir()
+    sf.write(tmp_path / "noise" / "n.wav", np.random.default_rng(0).uniform(-0.1, 0.1, 16000), 16000)
+    sf.write(tmp_path / "rirs" / "r.wav", np.eye(1, 800, 0)[0], 16000)
+    default = instantiate(compose_train([]).augment)
+    assert isinstance(default, Augmentation) and list(default.transforms) == ["reverb", "noise"]
+    assert default.speeds == (0.9, 1.0, 1.1) and len(default.transforms["noise"].sources) == 3
+    folders = compose_train(
+        [
+            "augment=folders",
+            f"augment.noise.sources.folder.path={tmp_path / 'noise'}",
+            f"augment.reverb.rooms.path={tmp_path / 'rirs'}",
+        ]
+    )
+    assert len(instantiate(folders.augment).transforms["noise"].sources[0].files) == 1
+    assert not compose_train(["augment=none"]).augment
+    assert not instantiate(compose_train(["augment.reverb=null"]).augment).transforms.get("reverb")
+    for experiment in ("reference", "pretrain_base"):
+        assert not compose_train([f"experiment={experiment}"]).augment

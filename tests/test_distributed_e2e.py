@@ -27,8 +27,9 @@ def free_port() -> int:
 
 
 def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like_checkpoint, tmp_path):
-    """model=nguyenvulebinh as shipped: LayerDrop 0.1, gradient checkpointing, frozen encoder, union vocab."""
-    run(
+    """model=nguyenvulebinh as shipped: LayerDrop 0.1, gradient checkpointing, frozen encoder, union vocab,
+    the default augmentation (speed, rooms, noise) in both ranks' loaders."""
+    result = run(
         "train.py",
         "model=nguyenvulebinh",
         f"model.pretrained={base_like_checkpoint}",
@@ -45,9 +46,12 @@ def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like
         "trainer.accelerator=cpu",
         "trainer.devices=2",
         "trainer.max_steps=12",
+        "model.freeze_transformer_steps=3",  # the head-only steps' zero-gradient term under DDP
         timeout=420,
     )
     folder = tmp_path / "train" / "ddp"
+    output = result.stdout + result.stderr
+    assert output.count("augmenting training audio: speeds 0.9/1/1.1, reverb (p 0.5), noise (p 0.6)") == 2  # ranks
     model, tokenizer = load_checkpoint(folder / "checkpoints" / "last.ckpt")
     assert model.config.layerdrop == 0.1 and model.config.vocab_size == len(tokenizer) > 40  # union vocabulary
     module = CTCModule(model, tokenizer, freeze_feature_encoder=True, gradient_checkpointing=True)

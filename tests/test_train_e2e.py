@@ -16,6 +16,8 @@ from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
 from tests.conftest import ROOT
 from vasr import ASSETS
+from vasr.model.averaging import average_checkpoints
+from vasr.model.export import load_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +125,21 @@ def test_run_folder_holds_every_artefact(trained):
     assert (trained / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert {"val/wer", "val/lm_wer"} <= set((trained / "metrics.csv").read_text().splitlines()[0].split(","))
     assert json.loads((trained / "validation.json").read_text())[0]["kept"] == 24
+
+
+def test_export_is_the_better_of_the_best_checkpoint_and_the_average_of_the_kept(trained):
+    results = json.loads((trained / "results.json").read_text())
+    kept = sorted(trained.glob("checkpoints/best-step=*.ckpt"))
+    assert len(kept) == 2  # validated at steps 2 and 4, both kept (save_top_k 3)
+    scores = {"best checkpoint": results["export/val_wer_best_checkpoint"]}
+    scores["average of 2 best"] = results["export/val_wer_average_of_2_best"]
+    assert results["exported"] == min(scores, key=scores.get)  # ties go to the best checkpoint
+    if results["exported"] == "best checkpoint":
+        expected = load_checkpoint(results["best_checkpoint"])[0]
+    else:
+        expected = average_checkpoints(kept)[0]
+    exported = load_file(trained / "export" / "model.safetensors")
+    assert all(torch.equal(exported[k], v) for k, v in expected.state_dict().items() if k in exported)
 
 
 def test_export_loads_with_hugging_face(trained):

@@ -16,7 +16,7 @@ from vasr.data.corpus import Splits, load_corpus
 from vasr.data.manifest import Item
 from vasr.inference import posteriors
 from vasr.lm.tune import tune
-from vasr.metrics import write_predictions
+from vasr.metrics import error_rates, write_predictions
 from vasr.model.decoding import CTCDecoding, DecodeConfig
 from vasr.model.export import load_for_inference, model_folder
 
@@ -50,6 +50,22 @@ def score(
     rates = write_predictions(predictions, items, hypotheses)
     audio = sum(item.duration for item in items)
     return rates | {"audio_seconds": audio, "wall_seconds": seconds, "real_time_factor": seconds / max(audio, 1e-9)}
+
+
+def choose_export(
+    candidates: dict[str, Wav2Vec2ForCTC], decoding: CTCDecoding, val: list[Item], batch_size: int
+) -> tuple[str, dict[str, float]]:
+    """The candidate (e.g. the best checkpoint, the average of the best few) with the lowest greedy val WER,
+    all scored by the same pass; ties go to the first. Returns its name and every candidate's val WER."""
+    scores: dict[str, float] = {}
+    for name, model in candidates.items():
+        log_probs, _ = posteriors(model.eval(), decoding.tokenizer, val, batch_size)
+        scores[name] = error_rates(
+            list(zip(map(str, range(len(val))), [i.text for i in val], decoding.greedy(log_probs), strict=True))
+        )["wer"]
+        log.info("export candidate %s: val WER %.4f", name, scores[name])
+    chosen = min(scores, key=lambda name: scores[name])
+    return chosen, {f"export/val_wer_{name.replace(' ', '_')}": wer for name, wer in scores.items()}
 
 
 def test_best(

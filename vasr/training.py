@@ -10,9 +10,11 @@ from pathlib import Path
 import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.data.corpus import finalize_corpus, load_corpus
-from vasr.evaluation import test_best
+from vasr.evaluation import choose_export, test_best
+from vasr.model.averaging import average_checkpoints
 from vasr.model.build import build_module, pretrained_vocab
 from vasr.model.decoding import CTCDecoding, DecodeConfig, uses_attention_mask
 from vasr.model.export import export_folder, load_checkpoint
@@ -42,15 +44,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
         tokenizer=module.tokenizer,
         seed=cfg.seed,
         return_attention_mask=uses_attention_mask(module.model.config),
+        augmentation=instantiate(cfg.augment) if cfg.get("augment") else None,
     )
     trainer = build_trainer(cfg)
     results = fit(cfg, trainer, module, datamodule, ckpt_path)
     if trainer.is_global_zero:
+        batch = cfg.data.loader.eval_batch_size or 1
         best = trainer.checkpoint_callback.best_model_path or str(folder / "checkpoints" / "last.ckpt")
-        model, tokenizer = load_checkpoint(best)
+        model, tokenizer, found = pick_export(trainer, best, module.decoding, splits["val"], batch)
+        results |= found | {"best_checkpoint": best}
         export_folder(model, tokenizer, folder / "export")
         if cfg.test_after_fit and splits["test"]:
-            batch = cfg.data.loader.eval_batch_size or 1
             results |= test_best(model.eval(), module.decoding, decode, splits, folder, batch)
         report(results, module, trainer, folder, best)
     return results
@@ -72,6 +76,21 @@ def fit(cfg: DictConfig, trainer: L.Trainer, module, datamodule, ckpt_path: str 
     return results
 
 
+def pick_export(
+    trainer: L.Trainer, best: str, decoding: CTCDecoding, val: list, batch_size: int
+) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer, dict]:
+    """The best checkpoint, or the average of the ones the checkpoint callback kept (``callbacks.best_checkpoint
+    .save_top_k``) when that scores better on validation; the run says which it exported."""
+    model, tokenizer = load_checkpoint(best)
+    kept = sorted(trainer.checkpoint_callback.best_k_models.items(), key=lambda kv: float(kv[1]))
+    if len(kept) < 2 or not val:
+        return model, tokenizer, {"exported": "best checkpoint"}
+    averaged, _ = average_checkpoints([path for path, _ in kept])
+    name = f"average of {len(kept)} best"
+    chosen, scores = choose_export({"best checkpoint": model, name: averaged}, decoding, val, batch_size)
+    return (averaged if chosen == name else model), tokenizer, scores | {"exported": chosen}
+
+
 def report(results: dict[str, float], module, trainer: L.Trainer, folder: Path, best: str) -> None:
     """results.json, curves.png, sample predictions, W&B summary, and the summary printed."""
     metrics_csv = folder / "metrics.csv"
@@ -89,7 +108,12 @@ def report(results: dict[str, float], module, trainer: L.Trainer, folder: Path, 
 
 def summary(results: dict[str, float], folder: Path, best_path: str) -> str:
     """What a person wants at the end of a run: before/after test scores and where everything went."""
-    lines = [f"\nrun folder: {folder}", f"best checkpoint: {best_path}", f"exported model: {folder / 'export'}"]
+    exported = f" ({results['exported']}, by val WER)" if "exported" in results else ""
+    lines = [
+        f"\nrun folder: {folder}",
+        f"best checkpoint: {best_path}",
+        f"exported model: {folder / 'export'}{exported}",
+    ]
     for name in ("wer", "cer"):
         before, after = results.get(f"before/test/{name}"), results.get(f"test/{name}")
         if after is not None:

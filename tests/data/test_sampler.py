@@ -2,6 +2,7 @@ import random
 
 import pytest
 
+from vasr.augment import Augmentation, SampleKey
 from vasr.data.sampler import BucketBatchSampler, make_batches, padded_seconds
 
 _RNG = random.Random(0)
@@ -103,3 +104,38 @@ def test_state_dict_continues_mid_epoch_and_moves_on_after_the_end():
     at_end = BucketBatchSampler(DURATIONS, batch_size=8, seed=4)
     at_end.load_state_dict(restored.state_dict())
     assert next(iter(at_end)) and at_end.epoch == 2
+
+
+def test_speed_perturbed_batches_respect_the_budget_and_stay_in_few_shapes():
+    augmentation = Augmentation(speeds=(0.9, 1.0, 1.1))
+    sampler = BucketBatchSampler(
+        DURATIONS, max_seconds=60.0, pad_to=0.25, seed=2, epoch_speeds=lambda e: augmentation.epoch_speeds(2, e, 2003)
+    )
+    shapes, counts = set(), set()
+    for epoch in range(3):
+        batches = list(sampler)
+        counts.add(len(batches))
+        assert all(isinstance(k, SampleKey) and k.epoch == epoch for b in batches for k in b)
+        assert sorted(k.index for b in batches for k in b) == list(range(len(DURATIONS)))
+        speeds = augmentation.epoch_speeds(2, epoch, len(DURATIONS))
+        assert all(k.speed == speeds[k.index] for b in batches for k in b)
+        for batch in batches:
+            length = padded_seconds(max(DURATIONS[k.index] / k.speed for k in batch), 0.25)
+            assert len(batch) * length <= 60.0 or len(batch) == 1
+            shapes.add((len(batch), length))
+    perturbed = {padded_seconds(d / s, 0.25) for d in DURATIONS for s in (0.9, 1.0, 1.1)}
+    assert len(shapes) <= 2 * len(perturbed) + 1 and max(counts) - min(counts) <= 2
+
+
+def test_len_before_each_pass_is_the_batches_that_pass_serves_when_counts_vary():
+    augmentation = Augmentation(speeds=(0.9, 1.0, 1.1))
+    sampler = BucketBatchSampler(
+        DURATIONS, max_seconds=30.0, seed=2, epoch_speeds=lambda e: augmentation.epoch_speeds(2, e, 2003)
+    )
+    counts = []
+    for _ in range(8):
+        announced = len(sampler)  # what Lightning reads when it reloads the loader at the epoch's start
+        served = sum(1 for _ in sampler)
+        assert served == announced
+        counts.append(served)
+    assert len(set(counts)) > 1  # the counts do vary: the case a fixed length would get wrong

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import lightning as L
 from torch.utils.data import DataLoader
 from transformers import Wav2Vec2CTCTokenizer
 
+from vasr.augment.pipeline import Augmentation
 from vasr.data.audio import SAMPLE_RATE
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
 
+log = logging.getLogger("vasr")
+
 
 class SpeechDataModule(L.LightningDataModule):
     """Reads audio per item in DataLoader workers; batches by duration; DDP rank-aware.
 
     Training batches hold ``batch_size`` utterances or ``max_seconds`` of padded audio (give one).
+    ``augmentation`` (``conf/augment``) transforms training audio only, in the loader workers.
 
     Its checkpointed state is the training sampler's (epoch and batches trained on), so a run
     restored mid-epoch trains on exactly the batches an uninterrupted run would have.
@@ -38,9 +43,16 @@ class SpeechDataModule(L.LightningDataModule):
         seed: int = 0,
         return_attention_mask: bool = True,
         sortagrad_epochs: int = 0,
+        augmentation: Augmentation | None = None,
     ) -> None:
         super().__init__()
-        self.datasets = {name: SpeechDataset(items, tokenizer) for name, items in splits.items()}
+        self.datasets = {
+            name: SpeechDataset(items, tokenizer, augmentation=augmentation if name == "train" else None, seed=seed)
+            for name, items in splits.items()
+        }
+        self.augmentation = augmentation
+        if augmentation is not None:
+            log.info("augmenting training audio: %s", augmentation)
         self.batch_size = batch_size
         self.max_seconds = max_seconds
         self.pad_to_seconds = pad_to_seconds
@@ -76,10 +88,22 @@ class SpeechDataModule(L.LightningDataModule):
                 rank=rank,
                 world_size=world,
                 sortagrad_epochs=self.sortagrad_epochs,
+                epoch_speeds=self._epoch_speeds if self.augmentation is not None else None,
             )
             if self._pending_state is not None:
                 self._train_sampler.load_state_dict(self._pending_state)
         return self._train_sampler
+
+    def setup(self, stage: str) -> None:
+        varying = self.augmentation is not None and len(set(self.augmentation.speeds)) > 1
+        if stage == "fit" and varying and self.trainer and self.trainer.reload_dataloaders_every_n_epochs != 1:
+            raise ValueError(
+                "speed perturbation changes the number of training batches from epoch to epoch, so the Trainer "
+                "must re-read it every epoch: reload_dataloaders_every_n_epochs=1 (conf/trainer sets it)"
+            )
+
+    def _epoch_speeds(self, epoch: int):
+        return self.augmentation.epoch_speeds(self.seed, epoch, len(self.datasets["train"]))
 
     def _eval_loader(self, name: str) -> DataLoader:
         dataset = self.datasets[name]

@@ -7,18 +7,34 @@ from collections.abc import Sequence
 from torch.utils.data import Dataset
 from transformers import Wav2Vec2CTCTokenizer
 
+from vasr.augment.pipeline import Augmentation, SampleKey, perturbed_samples
 from vasr.data.audio import SAMPLE_RATE, load_audio, standardize
 from vasr.data.collate import Example
 from vasr.data.manifest import Item
 
 
 class SpeechDataset(Dataset[Example]):
-    """Items from a validated manifest; audio read with soundfile, mono, 16 kHz, standardised."""
+    """Items from a validated manifest; audio read with soundfile, mono, 16 kHz, standardised.
 
-    def __init__(self, items: Sequence[Item], tokenizer: Wav2Vec2CTCTokenizer, sample_rate: int = SAMPLE_RATE) -> None:
+    Indexed by :class:`SampleKey` (the training sampler's, with an ``augmentation``), an item is
+    augmented as that key's epoch and speed say; indexed by position (evaluation), never.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[Item],
+        tokenizer: Wav2Vec2CTCTokenizer,
+        sample_rate: int = SAMPLE_RATE,
+        augmentation: Augmentation | None = None,
+        seed: int = 0,
+    ) -> None:
         self.items = list(items)
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate
+        self.augmentation = augmentation
+        self.seed = seed
+        if augmentation is not None:
+            augmentation.bind([item.path for item in self.items], seed)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -27,7 +43,9 @@ class SpeechDataset(Dataset[Example]):
     def durations(self) -> list[float]:
         return [item.duration for item in self.items]
 
-    def __getitem__(self, index: int) -> Example:
-        item = self.items[index]
-        audio = standardize(load_audio(item.path, self.sample_rate))
-        return Example(item.id, audio, self.tokenizer(item.text).input_ids, item.text)
+    def __getitem__(self, key: int | SampleKey) -> Example:
+        item = self.items[key.index if isinstance(key, SampleKey) else key]
+        audio = load_audio(item.path, self.sample_rate)
+        if isinstance(key, SampleKey) and self.augmentation is not None:
+            audio = self.augmentation(audio, self.seed, key, perturbed_samples(item.duration, key.speed))
+        return Example(item.id, standardize(audio), self.tokenizer(item.text).input_ids, item.text)

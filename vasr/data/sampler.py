@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from torch.utils.data import Sampler
+
+from vasr.augment.pipeline import SampleKey
 
 
 def padded_seconds(duration: float, pad_to: float) -> float:
@@ -67,6 +69,10 @@ class BucketBatchSampler(Sampler[list[int]]):
     leaves its all-blank plateau sooner on short utterances). The consumer calls :meth:`mark_trained`
     per batch it trains on; :meth:`state_dict` then says exactly where a restored run continues,
     whatever the loader had prefetched.
+
+    With ``epoch_speeds`` (the augmentation's speed factors of an epoch's utterances) it buckets each
+    utterance by its perturbed duration and yields :class:`SampleKey` s, which tell the dataset the
+    epoch and speed to augment with; the seconds budget and the few shapes then hold for what is trained on.
     """
 
     def __init__(
@@ -80,8 +86,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
         sortagrad_epochs: int = 0,
+        epoch_speeds: Callable[[int], Sequence[float]] | None = None,
     ) -> None:
         self.durations = list(durations)
+        self.epoch_speeds = epoch_speeds
         self.batch_size = batch_size
         self.max_seconds = max_seconds
         self.pad_to = pad_to
@@ -93,7 +101,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.epoch = 0
         self.consumed = 0  # batches of this rank's current epoch trained on
         self._exhausted = False
-        self._cached: tuple[int, list[list[int]]] | None = None
+        self._cached: dict[int, tuple[list[list[int]], Sequence[float]]] = {}
         make_batches(self.durations[:1], batch_size, max_seconds, pad_to)  # validate the arguments early
 
     def set_epoch(self, epoch: int) -> None:
@@ -113,26 +121,45 @@ class BucketBatchSampler(Sampler[list[int]]):
             raise ValueError(f"the checkpoint's data order has seed {state['seed']}, this run {self.seed}")
         self.epoch, self.consumed, self._exhausted = state["epoch"], state["consumed"], False
 
-    def all_batches(self) -> list[list[int]]:
-        """This epoch's batches for all ranks, computed once: Lightning asks ``len`` several times per epoch."""
-        if self._cached and self._cached[0] == self.epoch:
-            return self._cached[1]
-        rng = random.Random(self.seed * 100_003 + self.epoch) if self.shuffle else None
-        batches = make_batches(self.durations, self.batch_size, self.max_seconds, self.pad_to, rng)
-        if rng is not None and self.epoch >= self.sortagrad_epochs:
+    def all_batches(self, epoch: int | None = None) -> list[list[int]]:
+        """An epoch's batches (this one's by default) for all ranks, computed once per epoch: Lightning asks
+        ``len`` several times per epoch."""
+        epoch = self.epoch if epoch is None else epoch
+        if epoch in self._cached:
+            return self._cached[epoch][0]
+        rng = random.Random(self.seed * 100_003 + epoch) if self.shuffle else None
+        speeds = self.epoch_speeds(epoch) if self.epoch_speeds else [1.0] * len(self.durations)
+        durations = [d / s for d, s in zip(self.durations, speeds, strict=True)]
+        batches = make_batches(durations, self.batch_size, self.max_seconds, self.pad_to, rng)
+        if rng is not None and epoch >= self.sortagrad_epochs:
             rng.shuffle(batches)
         if self.world_size > 1 and batches:
             padded = math.ceil(len(batches) / self.world_size) * self.world_size
             batches += batches[: padded - len(batches)]
-        self._cached = (self.epoch, batches)
+        self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, speeds)}
         return batches
 
-    def __iter__(self) -> Iterator[list[int]]:
-        if self._exhausted or self.consumed >= len(self):
+    def _count(self, epoch: int) -> int:
+        return math.ceil(len(self.all_batches(epoch)) / self.world_size)
+
+    def _upcoming_epoch(self) -> int:
+        """The epoch the next pass serves: this one, unless it has been served to its end."""
+        done = self._exhausted or self.consumed >= self._count(self.epoch)
+        return self.epoch + 1 if done else self.epoch
+
+    def __iter__(self) -> Iterator[list[int]] | Iterator[list[SampleKey]]:
+        if self._upcoming_epoch() != self.epoch:
             self.set_epoch(self.epoch + 1)
         mine = self.all_batches()[self.rank :: self.world_size]
-        yield from mine[self.consumed :]
+        if self.epoch_speeds is None:
+            yield from mine[self.consumed :]
+        else:
+            speeds = self._cached[self.epoch][1]
+            for batch in mine[self.consumed :]:
+                yield [SampleKey(i, self.epoch, float(speeds[i])) for i in batch]
         self._exhausted = True
 
     def __len__(self) -> int:
-        return math.ceil(len(self.all_batches()) / self.world_size)
+        """Batches of the pass about to start (or under way): with speed perturbation the count differs a
+        little from epoch to epoch, so the Trainer re-reads it each epoch (``reload_dataloaders_every_n_epochs``)."""
+        return self._count(self._upcoming_epoch())

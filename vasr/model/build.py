@@ -94,7 +94,8 @@ def build_module(
     cfg: DictConfig, vocab: Mapping[str, int], old_vocab: Mapping[str, int] | None, seed: int = 0
 ) -> CTCModule:
     """The LightningModule ``conf/model`` describes over ``vocab``: the pretrained checkpoint or architecture,
-    the optimizer and schedule (``_partial_`` configs), frozen encoder, gradient checkpointing."""
+    the optimizer and schedule (``_partial_`` configs), frozen encoder, gradient checkpointing, the
+    head-only first steps and the head's own learning rate."""
     overrides = OmegaConf.to_container(cfg.overrides or {}, resolve=True)
     if cfg.pretrained:
         model = load_pretrained(cfg.pretrained, vocab, PAD, old_vocab, **overrides)
@@ -110,6 +111,8 @@ def build_module(
         freeze_feature_encoder=cfg.freeze_feature_encoder,
         gradient_checkpointing=cfg.gradient_checkpointing,
         seed=seed,
+        freeze_transformer_steps=cfg.get("freeze_transformer_steps") or 0,
+        head_lr=cfg.get("head_lr"),
     )
 
 

@@ -15,6 +15,7 @@ from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC, get_scheduler
 from vasr.data.audio import SAMPLE_RATE
 from vasr.metrics import error_rates
 from vasr.model.decoding import CTCDecoding, cut_log_probs
+from vasr.model.freezing import HeadOnly
 from vasr.model.layerdrop import SyncedLayerDrop, zero_weighted
 
 log = logging.getLogger("vasr")
@@ -33,6 +34,10 @@ class CTCModule(L.LightningModule):
     optimizer takes the trainable parameters, the scheduler the optimizer and the run's step total.
     ``check_finite_loss`` skips (and counts) a batch whose loss is NaN or infinite; the check is the
     step's one wait for the GPU.
+
+    Fine-tuning levers (fairseq's and SpeechBrain's): ``freeze_transformer_steps`` trains only the CTC
+    head for the first N optimizer steps (``freeze_finetune_updates``), ``head_lr`` gives the head its own
+    learning rate (``lr_wav2vec`` is the optimizer's, for the rest).
     """
 
     def __init__(
@@ -47,6 +52,8 @@ class CTCModule(L.LightningModule):
         seed: int = 0,
         sample_predictions: int = 8,
         check_finite_loss: bool = True,
+        freeze_transformer_steps: int = 0,
+        head_lr: float | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -59,6 +66,7 @@ class CTCModule(L.LightningModule):
         if gradient_checkpointing:
             model.gradient_checkpointing_enable()
         self.layerdrop = SyncedLayerDrop(model, seed)
+        self.head_only = HeadOnly(model)
         self.decoding = decoding or CTCDecoding(tokenizer)
         self.skipped_batches = 0
         self._rows: list[tuple[str, str, str]] = []
@@ -89,11 +97,21 @@ class CTCModule(L.LightningModule):
         """0 x every trainable weight: a loss whose gradients are all exactly zero."""
         return zero_weighted(self.model.parameters())
 
+    @property
+    def transformer_frozen(self) -> bool:
+        """Whether this optimizer step trains the CTC head alone."""
+        return self.global_step < self.hparams.freeze_transformer_steps
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         try:
-            with self.layerdrop.skipping(self.global_step, batch_idx) as skipped:
+            with (
+                self.layerdrop.skipping(self.global_step, batch_idx) as skipped,
+                self.head_only(self.transformer_frozen),
+            ):
                 loss = self(batch).loss
             loss = loss + self.layerdrop.zero_term(skipped)
+            if self.transformer_frozen and self.trainer.world_size > 1:
+                loss = loss + self.head_only.zero_term()
         except torch.OutOfMemoryError:
             seconds = batch["input_values"].shape[1] / SAMPLE_RATE * len(batch["ids"])
             if torch.cuda.is_available():
@@ -153,7 +171,12 @@ class CTCModule(L.LightningModule):
         self._epoch_end("test")
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory([p for p in self.model.parameters() if p.requires_grad])
+        head = list(self.model.lm_head.parameters())
+        body = [p for p in self.model.parameters() if p.requires_grad and all(p is not h for h in head)]
+        if self.hparams.head_lr is None:
+            optimizer = self.optimizer_factory(body + head)
+        else:
+            optimizer = self.optimizer_factory([{"params": body}, {"params": head, "lr": self.hparams.head_lr}])
         total = int(self.trainer.estimated_stepping_batches)
         schedule = self.scheduler_factory(optimizer=optimizer, num_training_steps=total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
@@ -182,6 +205,8 @@ class CTCModule(L.LightningModule):
 
     def on_before_optimizer_step(self, optimizer) -> None:
         self.layerdrop.clear_unused_grads()
+        if self.transformer_frozen:
+            self.head_only.clear_grads()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["vasr"] = {"config": self.model.config.to_dict(), "vocab": self.tokenizer.get_vocab()}

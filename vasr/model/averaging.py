@@ -1,0 +1,32 @@
+"""Averaging the weights of a run's best checkpoints (icefall's and ESPnet's ``--avg``).
+
+Checkpoints near the end of a fine-tune sit around one minimum; their mean often generalises
+better than any one of them, and costs nothing at inference. The run keeps whichever scores
+better on validation (``vasr.evaluation.choose_export``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+
+from vasr.model.export import load_checkpoint
+
+
+def average_checkpoints(paths: Sequence[str | Path]) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
+    """The model whose every floating-point weight is the mean over ``paths`` (other buffers: the first's)."""
+    if not paths:
+        raise ValueError("no checkpoints to average")
+    model, tokenizer = load_checkpoint(paths[0])
+    total = {k: v.clone().double() for k, v in model.state_dict().items() if v.is_floating_point()}
+    for path in paths[1:]:
+        other, _ = load_checkpoint(path)
+        for key, value in other.state_dict().items():
+            if key in total:
+                total[key] += value.double()
+    with torch.no_grad():
+        model.load_state_dict({**model.state_dict(), **{k: (v / len(paths)).float() for k, v in total.items()}})
+    return model, tokenizer

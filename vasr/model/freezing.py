@@ -1,0 +1,56 @@
+"""Training the CTC head alone for the first updates (fairseq's ``freeze_finetune_updates``).
+
+A new, randomly initialised output layer sends large gradients into a pretrained transformer;
+holding the transformer still until the head has learnt something keeps them out. The encoder
+runs without autograd meanwhile (no backward through it: the steps are cheaper too). Under DDP
+its parameters get an exact zero gradient through a zero-weighted term, so the reduction sees
+every parameter, and their gradients are cleared before the optimizer step: AdamW, weight decay
+included, leaves them alone, as in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from transformers import Wav2Vec2ForCTC
+
+from vasr.model.layerdrop import zero_weighted
+
+
+class HeadOnly:
+    """Owns the frozen-transformer phase of ``model``: the encoder (``model.wav2vec2``) runs without gradients."""
+
+    def __init__(self, model: Wav2Vec2ForCTC) -> None:
+        self.model = model
+
+    @contextmanager
+    def __call__(self, active: bool) -> Iterator[None]:
+        if not active:
+            yield
+            return
+        encoder, enabled = self.model.wav2vec2, torch.is_grad_enabled()
+
+        def no_grad(*_) -> None:  # hooks that return something replace the module's inputs or outputs
+            torch.set_grad_enabled(False)
+
+        def restore(*_) -> None:
+            torch.set_grad_enabled(enabled)
+
+        hooks = [encoder.register_forward_pre_hook(no_grad), encoder.register_forward_hook(restore)]
+        try:
+            yield
+        finally:
+            for hook in hooks:
+                hook.remove()
+            torch.set_grad_enabled(enabled)
+
+    def zero_term(self) -> torch.Tensor | float:
+        """0 x the encoder's trainable parameters: DDP sees each of them used (with a zero gradient)."""
+        return zero_weighted(self.model.wav2vec2.parameters())
+
+    def clear_grads(self) -> None:
+        """The encoder's parameters have no gradient for this step, so the optimizer skips them."""
+        for param in self.model.wav2vec2.parameters():
+            param.grad = None
