@@ -49,8 +49,6 @@ SCHEDULE = [
     "~model.scheduler.num_warmup_steps",
     "model.freeze_transformer_steps=100",
     "model.head_lr=4e-3",
-    "++model.overrides.mask_feature_prob=0.05",
-    "++model.overrides.mask_feature_length=8",
 ]
 ROWS = {
     "baseline": ["augment=none"],
