@@ -92,7 +92,7 @@ def test_augment_options_instantiate_and_the_recipes_train_on_clean_audio(tmp_pa
     (tmp_path / "rirs").mkdir()
     sf.write(tmp_path / "noise" / "n.wav", np.random.default_rng(0).uniform(-0.1, 0.1, 16000), 16000)
     sf.write(tmp_path / "rirs" / "r.wav", np.eye(1, 800, 0)[0], 16000)
-    default = instantiate(compose_train([]).augment)
+    default = instantiate(compose_train(["augment=default"]).augment)
     assert isinstance(default, Augmentation) and list(default.transforms) == ["reverb", "noise"]
     assert default.speeds == (0.9, 1.0, 1.1) and len(default.transforms["noise"].sources) == 3
     folders = compose_train(
@@ -103,7 +103,7 @@ def test_augment_options_instantiate_and_the_recipes_train_on_clean_audio(tmp_pa
         ]
     )
     assert len(instantiate(folders.augment).transforms["noise"].sources[0].files) == 1
-    assert not compose_train(["augment=none"]).augment
-    assert not instantiate(compose_train(["augment.reverb=null"]).augment).transforms.get("reverb")
+    assert not compose_train([]).augment and not compose_train(["augment=none"]).augment  # off by default
+    assert not instantiate(compose_train(["augment=default", "augment.reverb=null"]).augment).transforms.get("reverb")
     for experiment in ("reference", "pretrain_base"):
         assert not compose_train([f"experiment={experiment}"]).augment

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like_checkpoint, tmp_path):
     """model=nguyenvulebinh as shipped: LayerDrop 0.1, gradient checkpointing, frozen encoder, union vocab,
-    the default augmentation (speed, rooms, noise) in both ranks' loaders."""
+    with augmentation (speed, rooms, noise) in both ranks' loaders."""
     result = run(
         "train.py",
         "model=nguyenvulebinh",
@@ -47,6 +47,7 @@ def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like
         "trainer.devices=2",
         "trainer.max_steps=12",
         "model.freeze_transformer_steps=3",  # the head-only steps' zero-gradient term under DDP
+        "augment=default",
         timeout=420,
     )
     folder = tmp_path / "train" / "ddp"

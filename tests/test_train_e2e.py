@@ -81,6 +81,7 @@ def trained(corpus, tmp_path_factory) -> Path:
         f"paths.runs_dir={runs}",
         "run_name=e2e",
         "trainer.max_steps=5",  # validated at steps 2 and 4: two best checkpoints kept, and their average
+        "callbacks.best_checkpoint.save_top_k=3",
         "trainer.val_check_interval=2",
         "data.loader.max_seconds=20",
         "test_before_fit=true",
