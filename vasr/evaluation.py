@@ -61,7 +61,7 @@ def choose_export(
     for name, model in candidates.items():
         log_probs, _ = posteriors(model.eval(), decoding.tokenizer, val, batch_size)
         scores[name] = error_rates(
-            list(zip(map(str, range(len(val))), [i.text for i in val], decoding.greedy(log_probs), strict=True))
+            [(i.id, i.text, hyp) for i, hyp in zip(val, decoding.greedy(log_probs), strict=True)]
         )["wer"]
         log.info("export candidate %s: val WER %.4f", name, scores[name])
     chosen = min(scores, key=lambda name: scores[name])
