@@ -17,10 +17,10 @@ import torch
 from omegaconf import OmegaConf
 
 from vasr.data.manifest import read_manifest
-from vasr.inference import posteriors
-from vasr.lm.beam import BeamDecoder
+from vasr.decoding.beam import BeamDecoder
+from vasr.decoding.ctc import greedy_transcripts
+from vasr.infer.posteriors import posteriors
 from vasr.model.build import build_from_config
-from vasr.model.decoding import greedy_transcripts
 from vasr.model.export import load_for_inference
 from vasr.text.vocab import PAD, build_vocab, tokenizer_for
 

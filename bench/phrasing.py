@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 
 from vasr.data.manifest import read_manifest
-from vasr.inference import posteriors
-from vasr.lm.beam import BeamDecoder
-from vasr.metrics import error_rates
-from vasr.model.decoding import greedy_transcripts
+from vasr.decoding.beam import BeamDecoder
+from vasr.decoding.ctc import greedy_transcripts
+from vasr.decoding.metrics import error_rates
+from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_for_inference
 from vasr.synth import write_corpus
 

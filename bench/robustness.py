@@ -35,11 +35,11 @@ import soundfile as sf
 from vasr.augment.transforms import fft_convolve, mix
 from vasr.data.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
-from vasr.evaluation import score
-from vasr.lm.beam import BeamDecoder
+from vasr.decoding.beam import BeamDecoder
+from vasr.decoding.ctc import CTCDecoding
 from vasr.model.averaging import average_checkpoints
-from vasr.model.decoding import CTCDecoding
 from vasr.model.export import load_for_inference
+from vasr.recipe.evaluation import score
 
 ROOT = Path(__file__).resolve().parents[1]
 KEEP_THREE = "callbacks.best_checkpoint.save_top_k=3"  # every row keeps 3 for the average
@@ -55,6 +55,7 @@ ROWS = {
     "augment": ["augment=default"],
     "schedule": ["augment=none", *SCHEDULE],
     "augment+schedule": ["augment=default", *SCHEDULE],
+    "mild": ["augment=default", "augment.reverb.p=0.3", "augment.noise.p=0.3", "augment.noise.snr_db=[5,25]"],
 }
 
 

@@ -10,11 +10,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from tests.test_train_e2e import corpus_args, run
+from tests.e2e.test_train import corpus_args, run
 from vasr import ASSETS
 from vasr.data.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
-from vasr.transcribe import main as transcribe
+from vasr.infer.transcribe import main as transcribe
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 MODEL = str(ASSETS / "vasr-tiny-vi")

@@ -11,4 +11,4 @@ __version__ = "0.1.0"
 ASSETS = Path(__file__).parent / "assets"
 OmegaConf.register_new_resolver("vasr_asset", lambda name: str(ASSETS / name), replace=True)
 
-import vasr.run  # noqa: E402, F401  (registers ${vasr_launch_id:} and ${vasr_rank_zero:})
+import vasr.recipe.run_folder  # noqa: E402, F401  (registers ${vasr_launch_id:} and ${vasr_rank_zero:})

@@ -7,13 +7,13 @@ import pytest
 
 from tests.conftest import MICRO_ARCHITECTURE
 from vasr.augment import AddNoise, Augmentation, ColouredNoise, Reverb, SyntheticRooms
-from vasr.callbacks import StepCheckpoint
 from vasr.data.audio import load_audio, standardize
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.sampler import padded_seconds
 from vasr.data.splits import load_splits, write_splits
 from vasr.model.build import build_from_config
 from vasr.model.module import CTCModule
+from vasr.recipe.callbacks import StepCheckpoint
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 

@@ -4,10 +4,10 @@ import torch
 from tests.model.test_module import make
 from vasr import ASSETS
 from vasr.data.manifest import read_manifest
-from vasr.evaluation import choose_export
+from vasr.decoding.ctc import CTCDecoding
 from vasr.model.averaging import average_checkpoints
-from vasr.model.decoding import CTCDecoding
 from vasr.model.export import load_checkpoint, load_for_inference
+from vasr.recipe.evaluation import choose_export
 
 
 def test_average_of_checkpoints_is_the_mean_of_their_weights(corpus, tmp_path):

@@ -11,7 +11,7 @@ from transformers import get_scheduler
 from tests.conftest import MICRO_ARCHITECTURE, ROOT
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.splits import load_splits
-from vasr.metrics import error_rates
+from vasr.decoding.metrics import error_rates
 from vasr.model.build import build_from_config
 from vasr.model.module import CTCModule
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab

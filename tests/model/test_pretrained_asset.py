@@ -11,12 +11,12 @@ from safetensors.torch import load_file
 from tests.conftest import ROOT
 from vasr import ASSETS
 from vasr.data.manifest import read_manifest
-from vasr.inference import posteriors
-from vasr.lm.beam import BeamDecoder, BeamSettings
-from vasr.lm.ngram import NgramLM
-from vasr.metrics import error_rates
+from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.decoding.ctc import greedy_transcripts
+from vasr.decoding.metrics import error_rates
+from vasr.decoding.ngram import NgramLM
+from vasr.infer.posteriors import posteriors
 from vasr.model.build import build_module, pretrained_vocab
-from vasr.model.decoding import greedy_transcripts
 from vasr.synth.templates import CommandGenerator
 from vasr.text.normalize import normalize
 from vasr.text.vocab import build_vocab, pretrained_tokens

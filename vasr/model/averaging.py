@@ -2,7 +2,7 @@
 
 Checkpoints near the end of a fine-tune sit around one minimum; their mean often generalises
 better than any one of them, and costs nothing at inference. The run keeps whichever scores
-better on validation (``vasr.evaluation.choose_export``).
+better on validation (``vasr.recipe.evaluation.choose_export``).
 """
 
 from __future__ import annotations

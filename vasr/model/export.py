@@ -14,7 +14,7 @@ from transformers import (
 )
 
 from vasr.data.audio import SAMPLE_RATE
-from vasr.model.decoding import uses_attention_mask
+from vasr.decoding.ctc import uses_attention_mask
 from vasr.text.vocab import tokenizer_for
 
 

@@ -13,8 +13,8 @@ import torch.distributed as dist
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC, get_scheduler
 
 from vasr.data.audio import SAMPLE_RATE
-from vasr.metrics import error_rates
-from vasr.model.decoding import CTCDecoding, cut_log_probs
+from vasr.decoding.ctc import CTCDecoding, cut_log_probs
+from vasr.decoding.metrics import error_rates
 from vasr.model.freezing import HeadOnly
 from vasr.model.layerdrop import SyncedLayerDrop, zero_weighted
 

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from vasr.plots import read_metrics  # noqa: E402
+from vasr.recipe.plots import read_metrics  # noqa: E402
 
 SHOWN = ("model.name", "model.pretrained", "model.optimizer.lr", "vocab.strategy", "data.numbers", "seed")
 METRICS = ("val/wer", "test/wer", "test/cer")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from vasr.plots import read_metrics
+from vasr.recipe.plots import read_metrics
 from vasr.text.syllables import inventory
 
 CARD = """---

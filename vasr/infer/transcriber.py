@@ -21,8 +21,8 @@ from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.data.audio import SAMPLE_RATE, standardize, to_mono
 from vasr.data.collate import CTCCollator, Example
-from vasr.lm.beam import BeamDecoder
-from vasr.model.decoding import cut_log_probs, uses_attention_mask
+from vasr.decoding.beam import BeamDecoder
+from vasr.decoding.ctc import cut_log_probs, uses_attention_mask
 
 
 @dataclass(frozen=True)

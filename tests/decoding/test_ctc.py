@@ -3,11 +3,11 @@ import torch
 
 from tests.conftest import MICRO_ARCHITECTURE
 from vasr.data.manifest import Item
-from vasr.evaluation import tune_lm
-from vasr.lm.beam import BeamDecoder, BeamSettings
-from vasr.lm.ngram import NgramLM
+from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.decoding.ctc import CTCDecoding, DecodeConfig, cut_log_probs, greedy_transcripts
+from vasr.decoding.ngram import NgramLM
 from vasr.model.build import build_from_config
-from vasr.model.decoding import CTCDecoding, DecodeConfig, cut_log_probs, greedy_transcripts
+from vasr.recipe.evaluation import tune_lm
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 

@@ -14,10 +14,10 @@ from transformers import Wav2Vec2ForCTC
 
 from vasr.data.corpus import Splits, load_corpus
 from vasr.data.manifest import Item
-from vasr.inference import posteriors
-from vasr.lm.tune import tune
-from vasr.metrics import error_rates, write_predictions
-from vasr.model.decoding import CTCDecoding, DecodeConfig
+from vasr.decoding.ctc import CTCDecoding, DecodeConfig
+from vasr.decoding.metrics import error_rates, write_predictions
+from vasr.decoding.tune import tune
+from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_for_inference, model_folder
 
 log = logging.getLogger("vasr")

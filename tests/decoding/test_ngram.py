@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from vasr.lm.ngram import EOS, UNK, NgramLM
+from vasr.decoding.ngram import EOS, UNK, NgramLM
 
 SENTENCES = [s.split() for s in ("bật đèn phòng khách", "tắt đèn phòng ngủ", "bật quạt phòng khách", "tắt quạt")]
 

@@ -1,6 +1,6 @@
 import csv
 
-from vasr.loggers import ResumableCSVLogger
+from vasr.recipe.loggers import ResumableCSVLogger
 
 
 def rows(folder):

@@ -3,7 +3,7 @@
 import pytest
 from omegaconf import OmegaConf
 
-from vasr.run import launch_id, resume_point
+from vasr.recipe.run_folder import launch_id, resume_point
 
 
 def test_launchers_name_the_run_alike_on_every_rank(monkeypatch):

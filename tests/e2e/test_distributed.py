@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
-from tests.test_train_e2e import corpus_args, finish, launch, run
+from tests.e2e.test_train import corpus_args, finish, launch, run
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.splits import load_splits
 from vasr.model.export import load_checkpoint
 from vasr.model.layerdrop import SyncedLayerDrop
 from vasr.model.module import CTCModule
-from vasr.plots import read_metrics
+from vasr.recipe.plots import read_metrics
 
 pytestmark = pytest.mark.slow
 QUICK = ["model=micro", "logger=csv", "decode=greedy", "data.loader.max_seconds=20", "test_after_fit=false"]

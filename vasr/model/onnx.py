@@ -1,4 +1,4 @@
-"""``python -m vasr.export_onnx MODEL OUT``: the network as ONNX, with dynamic batch and length.
+"""``python -m vasr.model.onnx MODEL OUT``: the network as ONNX, with dynamic batch and length.
 
 MODEL is an export folder, a ``.ckpt`` or a hub id. OUT receives ``model.onnx`` (input
 ``input_values``: float32 (batch, samples) of standardised 16 kHz audio; output ``logits``:
@@ -17,10 +17,10 @@ import torch
 from transformers import Wav2Vec2ForCTC
 
 from vasr.data.audio import SAMPLE_RATE
-from vasr.lm.beam import ALPHABET_FILE, LM_DIR, SETTINGS_FILE
+from vasr.decoding.beam import ALPHABET_FILE, LM_DIR, SETTINGS_FILE
 from vasr.model.export import load_for_inference, processor_for
 
-MAX_SECONDS = 600  # longest input the exported graph accepts; longer audio goes through vasr.transcribe's chunks
+MAX_SECONDS = 600  # longest input the exported graph accepts; longer audio goes through vasr.infer.transcribe's chunks
 
 
 class LogitsOnly(torch.nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vasr.transcription import Transcript, Word
+from vasr.infer.transcriber import Transcript, Word
 
 
 def cues(words: list[Word], max_seconds: float = 6.0, max_words: int = 12, pause: float = 0.6) -> list[list[Word]]:

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from vasr.lm.beam import BeamDecoder, BeamSettings
-from vasr.lm.ngram import NgramLM
-from vasr.lm.tune import tune
+from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.decoding.ngram import NgramLM
+from vasr.decoding.tune import tune
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 SAID = "bật đèn phòng khách"

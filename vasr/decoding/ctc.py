@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
-from vasr.lm.beam import BeamDecoder, BeamSettings
-from vasr.lm.ngram import NgramLM
+from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.decoding.ngram import NgramLM
 
 
 def uses_attention_mask(config: Wav2Vec2Config) -> bool:

@@ -13,7 +13,7 @@ import torch
 
 from tests.batch_recorder import trained_batches
 from tests.conftest import ROOT
-from tests.test_train_e2e import corpus_args, run
+from tests.e2e.test_train import corpus_args, run
 from vasr.tools.compare import write_comparison
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ ort = pytest.importorskip("onnxruntime")
 
 def test_onnx_logits_and_greedy_transcripts_match_pytorch(corpus, tmp_path):
     asset = ASSETS / "vasr-tiny-vi"
-    subprocess.run([sys.executable, "-m", "vasr.export_onnx", str(asset), str(tmp_path)], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "vasr.model.onnx", str(asset), str(tmp_path)], cwd=ROOT, check=True)
     assert {"model.onnx", "vocab.json", "config.json", "processor_config.json"} <= {p.name for p in tmp_path.iterdir()}
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     model, tokenizer = load_for_inference(asset)

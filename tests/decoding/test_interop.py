@@ -6,10 +6,10 @@ from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr import ASSETS
 from vasr.data.manifest import read_manifest
-from vasr.inference import posteriors
-from vasr.lm.beam import BeamDecoder, BeamSettings
-from vasr.lm.ngram import NgramLM
-from vasr.metrics import error_rates
+from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.decoding.metrics import error_rates
+from vasr.decoding.ngram import NgramLM
+from vasr.infer.posteriors import posteriors
 from vasr.model.export import export_folder
 
 pyctcdecode = pytest.importorskip("pyctcdecode")  # installed without its numpy<2 pin (README)

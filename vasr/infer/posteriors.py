@@ -13,7 +13,7 @@ from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
-from vasr.model.decoding import cut_log_probs, uses_attention_mask
+from vasr.decoding.ctc import cut_log_probs, uses_attention_mask
 
 
 def posteriors(

@@ -1,4 +1,4 @@
-"""``python -m vasr.transcribe MODEL AUDIO... [--out FILE] [--format jsonl|srt|vtt]``: transcribe recordings.
+"""``python -m vasr.infer.transcribe MODEL AUDIO... [--out FILE] [--format jsonl|srt|vtt]``: transcribe recordings.
 
 MODEL: an export folder (train.py's ``export/``), a ``.ckpt`` or a hub id. AUDIO: files, folders
 (searched for audio files) or JSONL manifests (their ``file`` entries, relative to ``--audio-dir``,
@@ -21,10 +21,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
-from vasr.lm.beam import BeamDecoder, BeamSettings
+from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.infer.subtitles import render
+from vasr.infer.transcriber import Transcriber, Transcript
 from vasr.model.export import load_for_inference, model_folder
-from vasr.subtitles import render
-from vasr.transcription import Transcriber, Transcript
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au"}
 log = logging.getLogger("vasr")

@@ -28,7 +28,7 @@ import torch
 from rich.progress import track
 from transformers import Wav2Vec2CTCTokenizer
 
-from vasr.lm.ngram import BOS, EOS, UNK, NgramLM
+from vasr.decoding.ngram import BOS, EOS, UNK, NgramLM
 
 log = logging.getLogger("vasr")
 

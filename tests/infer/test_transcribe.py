@@ -1,4 +1,4 @@
-"""python -m vasr.transcribe on a folder as users have them: rates, channels, a long file, broken files."""
+"""python -m vasr.infer.transcribe on a folder as users have them: rates, channels, a long file, broken files."""
 
 import json
 import re
@@ -12,10 +12,10 @@ import soxr
 from vasr import ASSETS
 from vasr.data.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
-from vasr.inference import posteriors
-from vasr.model.decoding import greedy_transcripts
+from vasr.decoding.ctc import greedy_transcripts
+from vasr.infer.posteriors import posteriors
+from vasr.infer.transcribe import main
 from vasr.model.export import load_for_inference
-from vasr.transcribe import main
 
 MODEL = str(ASSETS / "vasr-tiny-vi")
 

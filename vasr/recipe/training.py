@@ -13,15 +13,15 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.data.corpus import finalize_corpus, load_corpus
-from vasr.evaluation import choose_export, test_best
+from vasr.decoding.ctc import CTCDecoding, DecodeConfig, uses_attention_mask
 from vasr.model.averaging import average_checkpoints
 from vasr.model.build import build_module, pretrained_vocab
-from vasr.model.decoding import CTCDecoding, DecodeConfig, uses_attention_mask
 from vasr.model.export import export_folder, load_checkpoint
-from vasr.plots import plot_curves
-from vasr.run import open_run, record_failure, resume_point, unpin_run
+from vasr.recipe.evaluation import choose_export, test_best
+from vasr.recipe.plots import plot_curves
+from vasr.recipe.run_folder import open_run, record_failure, resume_point, unpin_run
+from vasr.recipe.trainer import build_trainer
 from vasr.text.vocab import run_vocab
-from vasr.trainer import build_trainer
 
 log = logging.getLogger("vasr")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from vasr.lm.beam import BeamDecoder
-from vasr.metrics import error_rates
+from vasr.decoding.beam import BeamDecoder
+from vasr.decoding.metrics import error_rates
 
 log = logging.getLogger("vasr")
 

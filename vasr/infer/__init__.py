@@ -1,0 +1,1 @@
+"""Serving a trained model: log-probabilities over utterances, transcription of recordings, subtitles, the CLI."""
