@@ -8,7 +8,7 @@ import vasr  # noqa: F401  (registers the ${vasr_asset:} config resolver)
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> float:
-    from vasr.evaluation import evaluate
+    from vasr.recipe.evaluation import evaluate
 
     return evaluate(cfg)["wer"]
 

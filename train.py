@@ -8,7 +8,7 @@ import vasr  # noqa: F401  (registers the ${vasr_asset:} config resolver)
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    from vasr.training import run_job
+    from vasr.recipe.training import run_job
 
     return run_job(cfg)
 

@@ -10,7 +10,7 @@ All in one process, the same architecture (``Wav2Vec2Config()`` defaults, 94M pa
 init, feature encoder frozen) and the same demo utterances:
 (a) the reference recipe as configured: HF ``Trainer``, fp16, gradient checkpointing,
     ``group_by_length``, batch 16, gradients clipped at norm 1.0 (bench/throughput.py's ``run_reference``);
-(b) vasr with the ``trainer=gpu`` defaults through its DataModule and LightningModule
+(b) vasr with the ``preset=gpu`` defaults through its DataModule and LightningModule
     (bf16-mixed where supported, seconds budget, 0.125 s padding steps, loader workers with
     pinned memory, fused AdamW, clipping at 1.0, SDPA attention, no gradient checkpointing) for ``--epochs``
     epochs over those utterances: the first epoch meets each padded shape for the first time,
@@ -20,7 +20,7 @@ init, feature encoder frozen) and the same demo utterances:
 RESULTs use vasr's later epochs. Then the peak GPU memory of a bf16 step per padded-seconds
 budget for base and large architectures (the ``max_seconds`` table in bench/README.md).
 ``--e2e`` also runs ``train.py model=nguyenvulebinh model.pretrained=<local base-size folder>
-trainer=gpu`` and reports the median of its logged per-step audio seconds per second.
+preset=gpu`` and reports the median of its logged per-step audio seconds per second.
 """
 
 from __future__ import annotations
@@ -75,9 +75,9 @@ def base_model(vocab: dict[str, int], smoke: bool) -> Wav2Vec2ForCTC:
 
 
 def gpu_defaults() -> tuple[dict, str]:
-    """``trainer=gpu``'s loader options and precision, read from the configs users run."""
+    """``preset=gpu``'s loader options and precision, read from the configs users run."""
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["model=nguyenvulebinh", "trainer=gpu"])
+        cfg = compose(config_name="train", overrides=["model=nguyenvulebinh", "preset=gpu"])
     loader = {k: v for k, v in cfg.data.loader.items() if k != "_target_"}
     return loader, cfg.trainer.precision
 
@@ -158,14 +158,14 @@ def peak_memory(model: Callable[[], Wav2Vec2ForCTC], budgets: list[float], secon
 
 
 def end_to_end(vocab: dict[str, int], tokenizer, steps: int, smoke: bool) -> tuple[float, float]:
-    """``train.py model=nguyenvulebinh trainer=gpu`` from a local base-size folder: the median logged
+    """``train.py model=nguyenvulebinh preset=gpu`` from a local base-size folder: the median logged
     audio s/s of the first epoch and of the later ones."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "base"
         base_model(vocab, smoke).save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         command = [sys.executable, str(ROOT / "train.py"), "model=nguyenvulebinh", f"model.pretrained={folder}"]
-        command += ["trainer=gpu" if not smoke else "trainer=cpu", f"trainer.max_steps={steps}", "logger=csv"]
+        command += ["preset=gpu" if not smoke else "trainer=cpu", f"trainer.max_steps={steps}", "logger=csv"]
         command += [f"paths.runs_dir={tmp}", "run_name=e2e", "decode=greedy", "test_after_fit=false"]
         command += ["test_before_fit=false", "trainer.log_every_n_steps=1", "trainer.check_val_every_n_epoch=100"]
         subprocess.run(command, cwd=ROOT, check=True)
@@ -236,7 +236,7 @@ def main() -> None:
     )
     if vasr:
         print(
-            f"(b) vasr, trainer=gpu defaults, {args.epochs} epochs: first {vasr[0]:.1f} audio s/s (new shapes, setup),"
+            f"(b) vasr, preset=gpu defaults, {args.epochs} epochs: first {vasr[0]:.1f} audio s/s (new shapes, setup),"
         )
         print(f"    later epochs {vasr[1]:.1f} audio s/s; peak GPU memory {vasr[2]:.1f} GiB")
     unchecked = attempt(
@@ -273,7 +273,7 @@ def main() -> None:
         e2e = attempt("train.py end to end", lambda: end_to_end(vocab, tokenizer, args.e2e_steps, args.smoke))
         if e2e:
             print(
-                f"train.py model=nguyenvulebinh trainer=gpu: median logged {e2e[0]:.1f} audio s/s in epoch 0, "
+                f"train.py model=nguyenvulebinh preset=gpu: median logged {e2e[0]:.1f} audio s/s in epoch 0, "
                 f"{e2e[1]:.1f} later"
             )
 

@@ -5,7 +5,7 @@ python bench/padding.py [--quick]   ->  RESULT padding <vasr real-frame share on
                                         RESULT shapes_augmented <the same with speed perturbation 0.9/1.0/1.1>
 
 The shape count is one epoch of the demo training split (the default run's 2,400 utterances, or
-the real-shaped corpus when data/demo is missing) batched as ``trainer=gpu`` does (``max_seconds``
+the real-shaped corpus when data/demo is missing) batched as ``preset=gpu`` does (``max_seconds``
 200, ``pad_to_seconds`` 0.125): GPU kernels are planned once per shape, so fewer is faster.
 """
 

@@ -40,22 +40,21 @@ from vasr.decoding.ctc import CTCDecoding
 from vasr.model.averaging import average_checkpoints
 from vasr.model.export import load_for_inference
 from vasr.recipe.evaluation import score
+from vasr.recipe.run_folder import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 KEEP_THREE = "callbacks.best_checkpoint.save_top_k=3"  # every row keeps 3 for the average
 SCHEDULE = [
-    "model.scheduler._target_=vasr.model.schedules.tri_stage",
-    "~model.scheduler.name",
-    "~model.scheduler.num_warmup_steps",
+    "optim=tri_stage",
+    "model.scheduler.num_warmup_steps=null",  # the warm-up as a share of the run: 10%
     "model.freeze_transformer_steps=100",
     "model.head_lr=4e-3",
 ]
-ROWS = {
+ROWS = {  # the last row is the default run
     "baseline": ["augment=none"],
-    "augment": ["augment=default"],
-    "schedule": ["augment=none", *SCHEDULE],
-    "augment+schedule": ["augment=default", *SCHEDULE],
-    "mild": ["augment=default", "augment.reverb.p=0.3", "augment.noise.p=0.3", "augment.noise.snr_db=[5,25]"],
+    "strong": ["augment=strong"],
+    "strong+schedule": ["augment=strong", *SCHEDULE],
+    "default": ["augment=default"],
 }
 
 
@@ -168,7 +167,7 @@ def train_row(name: str, overrides: list[str], out: Path) -> Path:
 
 def score_model(model, tokenizer, export: Path, items) -> dict[str, float]:
     decoding = CTCDecoding(tokenizer, BeamDecoder.load(export, tokenizer))
-    return score(model, decoding, items, 32, Path("/dev/null"))
+    return score(model, decoding, items, 32)
 
 
 def main() -> None:
@@ -184,7 +183,7 @@ def main() -> None:
         clean, _ = read_manifest(split, "/", numbers="verbalize")
         noisy_manifest = noisy_copy(split, Path("/"), args.out / "heldout")
         noisy, _ = read_manifest(noisy_manifest, args.out / "heldout" / "audio", numbers="verbalize")
-        kept = sorted(folder.glob("checkpoints/best-*.ckpt"))
+        kept = sorted(RunFolder(folder).checkpoints.glob("best-*.ckpt"))
         export = folder / "export"
         candidates = {name: lambda export=export: load_for_inference(export)}
         if len(kept) > 1:

@@ -6,25 +6,23 @@ import json
 from pathlib import Path
 
 import pytest
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.synth import write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
-# Small enough for a CPU step in well under a second.
-MICRO_ARCHITECTURE = {
-    "conv_dim": [16, 16, 16],
-    "conv_stride": [5, 4, 4],
-    "conv_kernel": [10, 4, 4],
-    "feat_extract_norm": "layer",
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 4,
-    "mask_time_prob": 0.0,
-}
+# conf/model/micro.yaml's architecture with its overrides: small enough for a CPU step in well under a second.
+_MICRO = OmegaConf.load(ROOT / "conf" / "model" / "micro.yaml")
+MICRO_ARCHITECTURE = OmegaConf.to_container(_MICRO.architecture) | OmegaConf.to_container(_MICRO.overrides)
+
+
+def optim_factories(lr: float = 1e-3, warmup: int = 2) -> dict:
+    """``conf/optim/adamw_linear.yaml``'s optimizer and schedule factories, as CTCModule takes them."""
+    optim = OmegaConf.load(ROOT / "conf" / "optim" / "adamw_linear.yaml")
+    optim.optimizer.lr, optim.scheduler.num_warmup_steps = lr, warmup
+    return {"optimizer": instantiate(optim.optimizer), "scheduler": instantiate(optim.scheduler)}
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import lightning as L
 import numpy as np
 import pytest
 
-from tests.conftest import MICRO_ARCHITECTURE
+from tests.conftest import MICRO_ARCHITECTURE, optim_factories
 from vasr.augment import AddNoise, Augmentation, ColouredNoise, Reverb, SyntheticRooms
 from vasr.data.audio import load_audio, standardize
 from vasr.data.datamodule import SpeechDataModule
@@ -14,6 +14,7 @@ from vasr.data.splits import load_splits, write_splits
 from vasr.model.build import build_from_config
 from vasr.model.module import CTCModule
 from vasr.recipe.callbacks import StepCheckpoint
+from vasr.recipe.run_folder import RunFolder
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 
@@ -80,7 +81,9 @@ def micro_setup(corpus, tmp_path, **options) -> tuple[dict, CTCModule, SpeechDat
     """The test corpus split, a micro model over its vocabulary and a DataModule with ``options``."""
     splits, _ = load_splits(corpus / "manifest.jsonl", corpus / "audio", val_ratio=0.25, test_ratio=0.25)
     tokenizer = make_tokenizer(save_vocab(build_vocab("corpus", (i.text for i in splits["train"])), tmp_path))
-    module = CTCModule(build_from_config(MICRO_ARCHITECTURE, tokenizer.get_vocab(), PAD), tokenizer)
+    module = CTCModule(
+        build_from_config(MICRO_ARCHITECTURE, tokenizer.get_vocab(), PAD), tokenizer, **optim_factories()
+    )
     return splits, module, SpeechDataModule(splits, tokenizer, **options)
 
 
@@ -101,7 +104,7 @@ def fit_recording(corpus, tmp_path, sortagrad: int, stop_at=None, ckpt_path=None
         corpus, tmp_path, batch_size=2, seed=5, sortagrad_epochs=sortagrad, augmentation=augment
     )
     record = RecordBatches(stop_at)
-    callbacks = [StepCheckpoint(tmp_path / "ckpt", every_n_steps=1), record]
+    callbacks = [StepCheckpoint(tmp_path, every_n_steps=1), record]
     trainer = quiet_trainer(tmp_path, max_epochs=3, limit_val_batches=0, callbacks=callbacks)
     with contextlib.suppress(Crash):
         trainer.fit(module, dm, ckpt_path=ckpt_path)
@@ -127,7 +130,7 @@ def test_resumed_mid_epoch_trains_exactly_the_uninterrupted_batches(corpus, tmp_
     whole = fit_recording(corpus, tmp_path / "whole", sortagrad=0, augment=make())
     first = fit_recording(corpus, tmp_path / "cut", sortagrad=0, stop_at=8, augment=make())  # mid epoch 1
     assert len(first) == 8
-    last = tmp_path / "cut" / "ckpt" / "last.ckpt"
+    last = RunFolder(tmp_path / "cut").last_checkpoint
     rest = fit_recording(corpus, tmp_path / "cut", sortagrad=0, ckpt_path=last, augment=make())
     assert first + rest == whole  # the same utterances and, byte for byte, the same audio
 

@@ -97,13 +97,49 @@ def test_state_dict_continues_mid_epoch_and_moves_on_after_the_end():
         sampler.mark_trained()
     restored = BucketBatchSampler(DURATIONS, batch_size=8, seed=4)
     restored.load_state_dict(sampler.state_dict())
-    assert trained + list(restored) == sampler.all_batches()
+    assert trained + list(restored) == sampler.epoch_batches()
     assert restored.epoch == 1
     for _ in range(len(restored)):
         restored.mark_trained()
     at_end = BucketBatchSampler(DURATIONS, batch_size=8, seed=4)
     at_end.load_state_dict(restored.state_dict())
     assert next(iter(at_end)) and at_end.epoch == 2
+
+
+@pytest.mark.parametrize(("before", "after"), [(2, 3), (3, 1), (1, 2)])
+def test_resuming_on_another_number_of_ranks_trains_the_rest_of_the_epoch_once(before, after):
+    ranks = [BucketBatchSampler(DURATIONS, batch_size=8, seed=4, rank=r, world_size=before) for r in range(before)]
+    passes = [iter(r) for r in ranks]
+    trained = [next(it) for _ in range(7) for it in passes]  # 7 lockstep steps
+    for sampler in ranks:
+        for _ in range(7):
+            sampler.mark_trained()
+    state = ranks[0].state_dict()
+    assert state["trained"] == 7 * before and state["world_size"] == before
+    resumed = [BucketBatchSampler(DURATIONS, batch_size=8, seed=4, rank=r, world_size=after) for r in range(after)]
+    rest, counts = [], set()
+    for sampler in resumed:
+        sampler.load_state_dict(state)
+        announced = len(sampler)  # as the restored training loop counts: the 7 it had, plus this pass's
+        batches = list(sampler)
+        assert announced == 7 + len(batches)
+        counts.add(len(batches))
+        rest += batches
+    assert len(counts) == 1  # every rank the same count: DDP's collectives stay matched
+    epoch = ranks[0].epoch_batches()
+    assert {tuple(b) for b in trained + rest} == {tuple(b) for b in epoch}  # every batch of the epoch
+    assert len(rest) - len(epoch[7 * before :]) < after  # the rest once, bar the few that even out the ranks
+
+
+def test_resuming_with_other_batch_settings_is_refused_with_the_difference():
+    sampler = BucketBatchSampler(DURATIONS, max_seconds=60.0, seed=4)
+    next(iter(sampler))
+    sampler.mark_trained()
+    other = BucketBatchSampler(DURATIONS, max_seconds=30.0, seed=4)
+    with pytest.raises(ValueError, match="max_seconds 60.0 in the checkpoint, 30.0 now"):
+        other.load_state_dict(sampler.state_dict())
+    with pytest.raises(ValueError, match="seed 4 in the checkpoint, 5 now"):
+        BucketBatchSampler(DURATIONS, max_seconds=60.0, seed=5).load_state_dict(sampler.state_dict())
 
 
 def test_speed_perturbed_batches_respect_the_budget_and_stay_in_few_shapes():

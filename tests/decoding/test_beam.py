@@ -1,4 +1,3 @@
-import csv
 import json
 import sys
 from pathlib import Path
@@ -64,14 +63,15 @@ def test_word_frames_follow_the_spelling(tokenizer):
     assert starts[1] == 2 * len("bật|")  # two frames per character, one of them blank
 
 
-def test_tuning_picks_the_weights_with_the_lowest_wer_and_writes_the_grid(tokenizer, tmp_path):
+def test_tuning_picks_the_weights_with_the_lowest_wer_and_reports_every_point(tokenizer):
     ngram = NgramLM.train([SAID.split()] * 5, order=2)
     heard = [frames(tokenizer, SAID, {1: ("ạ", 0.6)})] * 2
     base = BeamDecoder.with_ngram(tokenizer, ngram, BeamSettings())
-    decoder, rows = tune(base, heard, [SAID] * 2, [0.0, 1.0], [0.0], tmp_path / "grid.csv")
+    decoder, rows = tune(base, heard, [SAID] * 2, [0.0, 1.0], [0.0])
     assert decoder.settings.alpha == 1.0
     assert [(r["alpha"], r["wer"]) for r in rows] == [(0.0, 0.25), (1.0, 0.0)]
-    assert len(list(csv.DictReader((tmp_path / "grid.csv").open()))) == 2
+    fixed, none = tune(base, heard, [SAID] * 2, [0.7], [1.5])  # one point: set, nothing decoded
+    assert (fixed.settings.alpha, fixed.settings.beta, none) == (0.7, 1.5, [])
 
 
 def test_saved_decoder_loads_back_from_a_model_folder(tokenizer, tmp_path):

@@ -1,5 +1,6 @@
 """The reference recipe under DDP, and multi-node launches (torchrun, srun), through train.py on CPU."""
 
+import json
 import socket
 import sys
 
@@ -52,7 +53,7 @@ def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like
     )
     folder = tmp_path / "train" / "ddp"
     output = result.stdout + result.stderr
-    assert output.count("augmenting training audio: speeds 0.9/1/1.1, reverb (p 0.5), noise (p 0.6)") == 2  # ranks
+    assert output.count("augmenting training audio: speeds 0.9/1/1.1, reverb (p 0.3), noise (p 0.3)") == 2  # ranks
     model, tokenizer = load_checkpoint(folder / "checkpoints" / "last.ckpt")
     assert model.config.layerdrop == 0.1 and model.config.vocab_size == len(tokenizer) > 40  # union vocabulary
     module = CTCModule(model, tokenizer, freeze_feature_encoder=True, gradient_checkpointing=True)
@@ -120,3 +121,41 @@ def test_two_nodes_write_one_run_folder(launcher, corpus, tmp_path):
     assert folders[0].name == f"micro-union-{name}"
     assert (folders[0] / "export" / "model.safetensors").exists()
     assert torch.load(folders[0] / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
+
+
+def test_resume_on_another_number_of_ranks_trains_the_rest_of_the_epoch_once(corpus, tmp_path):
+    """Stopped after 2 steps on 2 ranks (4 of the epoch's 6 batches), resumed on 1: the 2 left, then epoch 1;
+    resumed with other batch settings: refused, naming them."""
+    common = [
+        *QUICK,
+        *corpus_args(corpus),
+        "data.loader.batch_size=2",
+        "data.loader.max_seconds=null",
+        f"paths.runs_dir={tmp_path}",
+        "run_name=moved",
+        "trainer.accelerator=cpu",
+        "trainer.val_check_interval=null",
+        "trainer.check_val_every_n_epoch=100",
+        "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
+        "+callbacks.record.path=${paths.output_dir}/batches.jsonl",
+    ]
+    run("train.py", *common, "trainer=ddp", "trainer.devices=2", "trainer.max_steps=2", timeout=420)
+    refused = launch(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            *common,
+            "trainer.devices=1",
+            "ckpt_path=last",
+            "data.loader.batch_size=3",
+        ]
+    )
+    _, stderr = refused.communicate(timeout=300)
+    assert refused.returncode != 0 and "batch_size 2 in the checkpoint, 3 now" in stderr
+    run("train.py", *common, "trainer.devices=1", "ckpt_path=last", "trainer.max_steps=5", timeout=300)
+    rows = [json.loads(line) for line in (tmp_path / "train" / "moved" / "batches.jsonl").read_text().splitlines()]
+    epoch0 = [row["ids"] for row in rows if row["step"] < 4]
+    assert sorted((row["step"], row["rank"]) for row in rows[:4]) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [row["step"] for row in rows[4:]] == [2, 3, 4]  # on one rank: the epoch's 2 left, then epoch 1
+    splits = load_splits(corpus / "manifest.jsonl", corpus / "audio", val_ratio=0.25, test_ratio=0.25)[0]
+    assert sorted(i for ids in epoch0 for i in ids) == sorted(item.id for item in splits["train"])  # each once

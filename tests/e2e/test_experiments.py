@@ -65,7 +65,9 @@ def test_multirun_with_a_failing_job_then_compare(corpus, tmp_path):
     failed = [r for r in rows if r["status"].startswith("failed")]
     assert len(failed) == 2 and "bogus is not a valid SchedulerType" in failed[0]["status"]
     table = (sweep / "comparison.md").read_text()
-    assert "model.optimizer.lr" in table and (sweep / "val_wer.png").exists()
+    header = table.splitlines()[0]
+    assert "model.optimizer.lr" in header and "model.scheduler.name" in header and (sweep / "val_wer.png").exists()
+    assert "test/lm_wer" not in header or "test/wer" in header  # every metric the runs have, the usual first
 
 
 def test_optuna_two_trials(corpus, tmp_path):

@@ -86,8 +86,8 @@ def trained(corpus, tmp_path_factory) -> Path:
         "data.loader.max_seconds=20",
         "test_before_fit=true",
         # A small grid: beam search on an untrained model's near-uniform output is the slow case.
-        "decode.grid.alpha=[0.5,1.0]",
-        "decode.grid.beta=[1.0]",
+        "decode.tune.alpha=[0.5,1.0]",
+        "decode.tune.beta=[1.0]",
     )
     return runs / "train" / "e2e"
 
@@ -120,7 +120,7 @@ def test_run_folder_holds_every_artefact(trained):
     ]
     missing = [name for name in expected if not (trained / name).exists()]
     assert not missing
-    assert list((trained / "checkpoints").glob("best-step=*.ckpt"))
+    assert list((trained / "checkpoints").glob("best-step*.ckpt"))
     results = json.loads((trained / "results.json").read_text())
     assert {"val/wer", "test/wer", "test/cer", "before/test/wer", "test/lm_wer", "lm/alpha"} <= set(results)
     assert (trained / "curves.png").read_bytes()[:4] == b"\x89PNG"
@@ -130,7 +130,7 @@ def test_run_folder_holds_every_artefact(trained):
 
 def test_export_is_the_better_of_the_best_checkpoint_and_the_average_of_the_kept(trained):
     results = json.loads((trained / "results.json").read_text())
-    kept = sorted(trained.glob("checkpoints/best-step=*.ckpt"))
+    kept = sorted(trained.glob("checkpoints/best-step*.ckpt"))
     assert len(kept) == 2  # both validations' checkpoints kept (save_top_k 3)
     scores = {"best checkpoint": results["export/val_wer_best_checkpoint"]}
     scores["average of 2 best"] = results["export/val_wer_average_of_2_best"]
@@ -164,13 +164,20 @@ def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
     greedy = {"id", "reference", "hypothesis", "wer"}
     metrics = json.loads((tmp_path / "evaluate" / "ev" / "metrics.json").read_text())
     assert f"WER {metrics['wer']:.4f}" in result.stdout
-    if target == "export":  # the folder train.py exported carries its n-gram LM: scored both ways
-        assert len(rows) == 6 and set(rows[0]) == greedy | {"lm_hypothesis", "lm_wer"}
-        decoder = json.loads((trained / "export" / "language_model" / "attrs.json").read_text())
-        assert metrics["alpha"] == decoder["alpha"]
-        assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in result.stdout
-    else:
-        assert len(rows) == 6 and set(rows[0]) == greedy
+    # the export carries the run's n-gram LM, and a checkpoint of the run finds it there: scored both ways
+    assert len(rows) == 6 and set(rows[0]) == greedy | {"lm_hypothesis", "lm_wer"}
+    decoder = json.loads((trained / "export" / "language_model" / "attrs.json").read_text())
+    assert metrics["alpha"] == decoder["alpha"]
+    assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in result.stdout
+
+
+def test_evaluate_on_the_cpu_and_on_auto_agree_and_greedy_turns_the_lm_off(trained, corpus, tmp_path):
+    found = {}
+    for device in ("cpu", "auto"):
+        args = [f"model_path={trained / 'export'}", *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "batch_size=4"]
+        run("evaluate.py", *args, f"run_name={device}", f"device={device}", "decode=greedy")
+        found[device] = json.loads((tmp_path / "evaluate" / device / "metrics.json").read_text())
+    assert found["cpu"]["wer"] == found["auto"]["wer"] and "lm_wer" not in found["cpu"]
 
 
 def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_after(corpus, tmp_path):
@@ -195,13 +202,13 @@ def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_afte
 
 
 def test_gpu_trainer_trains_the_reference_model(corpus, base_like_checkpoint, tmp_path):
-    """``model=nguyenvulebinh trainer=gpu`` as users run it, on the CPU: bf16-mixed, fused AdamW and gradient
+    """``model=nguyenvulebinh preset=gpu`` as users run it, on the CPU: bf16-mixed, fused AdamW and gradient
     clipping together, which Lightning alone refuses (this command crashed at its first step on an H200)."""
     run(
         "train.py",
         "model=nguyenvulebinh",
         f"model.pretrained={base_like_checkpoint}",
-        "trainer=gpu",
+        "preset=gpu",
         "trainer.accelerator=cpu",
         "trainer.precision=bf16-mixed",
         "trainer.max_steps=3",

@@ -1,14 +1,11 @@
-from functools import partial
-
 import lightning as L
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from lightning.pytorch.plugins import MixedPrecision
-from transformers import get_scheduler
 
-from tests.conftest import MICRO_ARCHITECTURE, ROOT
+from tests.conftest import MICRO_ARCHITECTURE, ROOT, optim_factories
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.splits import load_splits
 from vasr.decoding.metrics import error_rates
@@ -22,9 +19,7 @@ def make(corpus, tmp_path, freeze=False):
     vocab = build_vocab("corpus", (i.text for i in splits["train"]))
     tokenizer = make_tokenizer(save_vocab(vocab, tmp_path))
     model = build_from_config(MICRO_ARCHITECTURE, vocab, PAD)
-    optimizer = partial(torch.optim.AdamW, lr=1e-3)
-    scheduler = partial(get_scheduler, "linear", num_warmup_steps=2)
-    module = CTCModule(model, tokenizer, optimizer, scheduler, freeze_feature_encoder=freeze)
+    module = CTCModule(model, tokenizer, **optim_factories(), freeze_feature_encoder=freeze)
     return module, SpeechDataModule(splits, tokenizer, batch_size=4, eval_batch_size=4)
 
 
@@ -135,7 +130,7 @@ class NormRecordingAdamW(torch.optim.AdamW):
 
 @pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
 def test_fused_adamw_gradients_are_clipped_under_mixed_precision(corpus, tmp_path, precision):
-    """trainer=gpu's fused AdamW with gradient_clip_val: Lightning alone raises here; vasr clips.
+    """preset=gpu's fused AdamW with gradient_clip_val: Lightning alone raises here; vasr clips.
     fp16 runs with a loss scaler, as on a GPU, so the gradients the optimizer sees are still scaled."""
     norms = {}
     for clip in (None, 0.01):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from safetensors.torch import load_file
 
 from tests.conftest import ROOT
@@ -16,7 +17,7 @@ from vasr.decoding.ctc import greedy_transcripts
 from vasr.decoding.metrics import error_rates
 from vasr.decoding.ngram import NgramLM
 from vasr.infer.posteriors import posteriors
-from vasr.model.build import build_module, pretrained_vocab
+from vasr.model.build import pretrained_vocab
 from vasr.synth.templates import CommandGenerator
 from vasr.text.normalize import normalize
 from vasr.text.vocab import build_vocab, pretrained_tokens
@@ -49,7 +50,8 @@ def shipped(corpus):
     items, _ = read_manifest(corpus / "manifest.jsonl", corpus / "audio", numbers="verbalize")
     old_vocab = pretrained_vocab(str(ASSET))
     vocab = build_vocab("union", (i.text for i in items), old_vocab)
-    module = build_module(fine_tune_config(f"model.pretrained={ASSET}").model, vocab, old_vocab)
+    model_cfg = fine_tune_config(f"model.pretrained={ASSET}").model
+    module = instantiate(model_cfg, _convert_="all")(vocab=vocab, old_vocab=old_vocab)  # as train.py builds it
     return module, items, vocab, old_vocab
 
 

@@ -1,9 +1,10 @@
-"""The run folder: launch ids shared by every rank, and resuming without ever training over a run."""
+"""The run folder: launch ids shared by every rank, one writer, and resuming without ever training over a run."""
+
+from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
-from vasr.recipe.run_folder import launch_id, resume_point
+from vasr.recipe.run_folder import RunFolder, is_writer, launch_id
 
 
 def test_launchers_name_the_run_alike_on_every_rank(monkeypatch):
@@ -21,7 +22,7 @@ def test_launchers_name_the_run_alike_on_every_rank(monkeypatch):
 
 def test_resume_point_last_auto_and_no_overwrite(tmp_path):
     def point(value):
-        return resume_point(OmegaConf.create({"ckpt_path": value}), tmp_path)
+        return RunFolder(tmp_path).resume_point(value)
 
     assert point(None) is None and point("auto") is None
     with pytest.raises(FileNotFoundError, match="ckpt_path=last but"):
@@ -32,3 +33,24 @@ def test_resume_point_last_auto_and_no_overwrite(tmp_path):
     assert point("last") == point("auto") == str(last)
     with pytest.raises(FileExistsError, match="holds a trained run"):
         point(None)
+
+
+@pytest.mark.parametrize(
+    ("env", "writes"),
+    [
+        ({}, True),
+        ({"RANK": "0", "LOCAL_RANK": "0"}, True),  # torchrun
+        ({"RANK": "3", "LOCAL_RANK": "1"}, False),
+        ({"LOCAL_RANK": "0", "NODE_RANK": "0", "SLURM_PROCID": "0"}, True),  # Lightning's launch, in an sbatch script
+        ({"LOCAL_RANK": "1", "NODE_RANK": "0", "SLURM_PROCID": "0"}, False),  # the rank it started
+        ({"LOCAL_RANK": "0", "NODE_RANK": "1"}, False),  # the first rank of the second node
+        ({"SLURM_PROCID": "2"}, False),  # srun
+        ({"SLURM_PROCID": "0"}, True),
+    ],
+)
+def test_one_writer_whatever_the_launcher(monkeypatch, env, writes):
+    for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert is_writer() is writes and RunFolder(Path("x")).is_writer is writes

@@ -30,7 +30,7 @@ def run(tmp_path):
         lines = [json.dumps({"sentence": s, "duration": 1800.0}, ensure_ascii=False) for s in sentences]
         (folder / "split" / f"{part}.jsonl").write_text("\n".join(lines), encoding="utf-8")
     (folder / "checkpoints").mkdir()
-    (folder / "checkpoints" / "best-step=2000.ckpt").touch()
+    (folder / "checkpoints" / "best-step2000.ckpt").touch()
     # Step 1999 twice: a run resumed from before its validation repeats it; the later row counts.
     rows = ["step,train/loss,val/wer,val/cer", "10,3.1,,", "999,,0.8,0.4", "1999,,0.61,0.25", "1999,,0.6,0.2"]
     (folder / "metrics.csv").write_text("\n".join([*rows, "2999,,0.65,0.22"]) + "\n")

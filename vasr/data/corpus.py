@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
 
-from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer
 
 from vasr.data.ctc_fit import check_ctc_fit, output_frames
 from vasr.data.manifest import Item, ValidationReport
-from vasr.data.splits import load_splits, write_splits
+from vasr.data.splits import load_splits
 from vasr.text.normalize import DEFAULT_DROP
 
 log = logging.getLogger("vasr")
 Splits = dict[str, list[Item]]
 
 
-def ensure_corpus(data: DictConfig, wait_seconds: float = 3600) -> None:
-    """Synthesise the demo corpus on first use: rank 0 writes it, ranks started beside it wait for it."""
+def ensure_corpus(data: DictConfig, writer: bool, wait_seconds: float = 3600) -> None:
+    """Synthesise the demo corpus on first use: the writer process (global rank 0) makes it, ranks started
+    beside it wait for it."""
     manifest = Path(data.manifest)
     if not data.get("synthesize") or manifest.exists():
         return
-    if rank_zero_only.rank == 0:
+    if writer:
         from vasr.synth import write_corpus  # the synthesiser (eSpeak NG) only when a corpus is made
 
         log.info("corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
@@ -34,13 +33,14 @@ def ensure_corpus(data: DictConfig, wait_seconds: float = 3600) -> None:
     deadline = time.monotonic() + wait_seconds
     while not manifest.exists():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"rank {rank_zero_only.rank}: rank 0 did not write {manifest} in {wait_seconds:.0f} s")
+            raise TimeoutError(f"rank 0 did not write {manifest} in {wait_seconds:.0f} s")
         time.sleep(1)
 
 
-def load_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
-    """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing)."""
-    ensure_corpus(data)
+def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Splits, list[ValidationReport]]:
+    """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing, by the
+    ``writer`` process)."""
+    ensure_corpus(data, writer)
     return load_splits(
         data.manifest,
         data.audio_dir,
@@ -63,10 +63,9 @@ def finalize_corpus(
     tokenizer: Wav2Vec2CTCTokenizer,
     config: Wav2Vec2Config,
     skip_bad: bool,
-    folder: Path,
 ) -> Splits:
-    """Transcripts the model cannot emit in their audio's frames rejected (``file:line``) or skipped; the
-    validation report and the split written (rank 0). All before any training step."""
+    """Transcripts the model cannot emit in their audio's frames rejected (``file:line``) or skipped, before
+    any training step; the reports logged."""
     splits = check_ctc_fit(
         splits,
         lambda text: tokenizer(text).input_ids,
@@ -74,10 +73,6 @@ def finalize_corpus(
         reports,
         skip_bad,
     )
-    if rank_zero_only.rank == 0:
-        write_splits(splits, folder / "split")
-        records = [r.to_dict() for r in reports]
-        (folder / "validation.json").write_text(json.dumps(records, ensure_ascii=False, indent=1))
     for report in reports:
         log.info("validation: %s", report.summary())
     log.info("split: %s", ", ".join(f"{k} {len(v)}" for k, v in splits.items()))

@@ -11,6 +11,7 @@ to even the ranks out are harmless because validation metrics are deduplicated b
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections import defaultdict
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from torch.utils.data import Sampler
 
 from vasr.augment.pipeline import SampleKey
+
+log = logging.getLogger("vasr")
 
 
 def padded_seconds(duration: float, pad_to: float) -> float:
@@ -62,13 +65,18 @@ def make_batches(
 
 
 class BucketBatchSampler(Sampler[list[int]]):
-    """Seeded bucketed batches that know their epoch and how far into it training got.
+    """Seeded bucketed batches that know their epoch, how far into it training got, and how they were made.
 
     Each pass over the sampler is a new epoch with a new seeded composition and order of batches
     (``sortagrad_epochs``, DeepSpeech 2's SortaGrad, serves the first epochs shortest-first: CTC
     leaves its all-blank plateau sooner on short utterances). The consumer calls :meth:`mark_trained`
     per batch it trains on; :meth:`state_dict` then says exactly where a restored run continues,
     whatever the loader had prefetched.
+
+    An epoch's batches are one list for all ranks; rank r trains on every ``world_size``-th of what is
+    left of it. The state counts the batches trained by all ranks together, so a run resumed on another
+    number of ranks trains each of the epoch's remaining batches once, spread over the new ranks; a
+    resume with other batch settings (which would make other batches) is refused.
 
     With ``epoch_speeds`` (the augmentation's speed factors of an epoch's utterances) it buckets each
     utterance by its perturbed duration and yields :class:`SampleKey` s, which tell the dataset the
@@ -99,29 +107,71 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.world_size = world_size
         self.sortagrad_epochs = sortagrad_epochs
         self.epoch = 0
-        self.consumed = 0  # batches of this rank's current epoch trained on
+        self.start = 0  # batches of the epoch (all ranks) trained before this pass began
+        self.offset = 0  # batches of the epoch this rank's training loop counted before this pass began
+        self.consumed = 0  # batches of this pass this rank trained on
         self._exhausted = False
         self._cached: dict[int, tuple[list[list[int]], Sequence[float]]] = {}
         make_batches(self.durations[:1], batch_size, max_seconds, pad_to)  # validate the arguments early
 
     def set_epoch(self, epoch: int) -> None:
         """Serve ``epoch`` from its start on the next pass."""
-        self.epoch, self.consumed, self._exhausted = epoch, 0, False
+        self.epoch, self.start, self.offset, self.consumed, self._exhausted = epoch, 0, 0, 0, False
 
     def mark_trained(self) -> None:
         """One more batch of the current epoch was trained on."""
         self.consumed += 1
 
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "consumed": self.consumed, "seed": self.seed}
+    @property
+    def trained(self) -> int:
+        """Batches of the current epoch trained on by all ranks together (they step in lockstep)."""
+        return self.start + self.consumed * self.world_size
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        """Continue the saved epoch after the batches it had trained on (the next one if it was done)."""
-        if state.get("seed", self.seed) != self.seed:
-            raise ValueError(f"the checkpoint's data order has seed {state['seed']}, this run {self.seed}")
-        self.epoch, self.consumed, self._exhausted = state["epoch"], state["consumed"], False
+    @property
+    def settings(self) -> dict[str, float | int | bool | None]:
+        """What decides an epoch's batches: a resumed run must make the same ones."""
+        return {
+            "utterances": len(self.durations),
+            "batch_size": self.batch_size,
+            "max_seconds": self.max_seconds,
+            "pad_to": self.pad_to,
+            "shuffle": self.shuffle,
+            "seed": self.seed,
+            "sortagrad_epochs": self.sortagrad_epochs,
+            "speed_perturbation": self.epoch_speeds is not None,
+        }
 
-    def all_batches(self, epoch: int | None = None) -> list[list[int]]:
+    def state_dict(self) -> dict:
+        counted = self.offset + self.consumed
+        return {"epoch": self.epoch, "trained": self.trained, "counted": counted, "world_size": self.world_size} | (
+            self.settings
+        )
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue the saved epoch after the batches it had trained on (the next one if it was done), on any
+        number of ranks; refuse settings that would make other batches."""
+        if "trained" not in state:
+            raise ValueError("the checkpoint's data order predates vasr's sampler settings; start a new run")
+        differ = {k: (state.get(k), v) for k, v in self.settings.items() if state.get(k) != v}
+        if differ:
+            listed = ", ".join(f"{k} {saved} in the checkpoint, {now} now" for k, (saved, now) in differ.items())
+            raise ValueError(
+                f"the checkpoint's batches were made with other settings ({listed}): resuming would train other "
+                "batches than the interrupted run; resume with its data.loader settings, or start a new run_name"
+            )
+        self.epoch, self.start, self.consumed, self._exhausted = state["epoch"], state["trained"], 0, False
+        self.offset = state["counted"]  # where the restored training loop counts from
+        if state["world_size"] != self.world_size and self.rank == 0:
+            left = max(0, len(self.epoch_batches()) - self.start)
+            log.info(
+                "resuming epoch %d on %d ranks (the checkpoint ran on %d): its %d batches left, each trained once",
+                self.epoch,
+                self.world_size,
+                state["world_size"],
+                left,
+            )
+
+    def epoch_batches(self, epoch: int | None = None) -> list[list[int]]:
         """An epoch's batches (this one's by default) for all ranks, computed once per epoch: Lightning asks
         ``len`` several times per epoch."""
         epoch = self.epoch if epoch is None else epoch
@@ -133,33 +183,46 @@ class BucketBatchSampler(Sampler[list[int]]):
         batches = make_batches(durations, self.batch_size, self.max_seconds, self.pad_to, rng)
         if rng is not None and epoch >= self.sortagrad_epochs:
             rng.shuffle(batches)
-        if self.world_size > 1 and batches:
-            padded = math.ceil(len(batches) / self.world_size) * self.world_size
-            batches += batches[: padded - len(batches)]
         self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, speeds)}
         return batches
 
-    def _count(self, epoch: int) -> int:
-        return math.ceil(len(self.all_batches(epoch)) / self.world_size)
+    def _pass(self, epoch: int, start: int) -> list[list[int]]:
+        """What is left of ``epoch`` after ``start`` batches, evened out over the ranks (the few repeated
+        batches are harmless: validation metrics are deduplicated by utterance id)."""
+        rest = self.epoch_batches(epoch)[start:]
+        if self.world_size > 1 and rest:
+            rest = rest + rest[: math.ceil(len(rest) / self.world_size) * self.world_size - len(rest)]
+        return rest
 
-    def _upcoming_epoch(self) -> int:
-        """The epoch the next pass serves: this one, unless it has been served to its end."""
-        done = self._exhausted or self.consumed >= self._count(self.epoch)
-        return self.epoch + 1 if done else self.epoch
+    @property
+    def _epoch_done(self) -> bool:
+        return self._exhausted or self.trained >= len(self.epoch_batches(self.epoch))
+
+    def _next_pass(self) -> tuple[int, int, int]:
+        """(epoch, start, offset) of the pass the next iteration serves: the rest of this epoch, unless it has
+        been served to its end."""
+        if self._epoch_done:
+            return self.epoch + 1, 0, 0
+        return self.epoch, self.trained, self.offset + self.consumed
 
     def __iter__(self) -> Iterator[list[int]] | Iterator[list[SampleKey]]:
-        if self._upcoming_epoch() != self.epoch:
-            self.set_epoch(self.epoch + 1)
-        mine = self.all_batches()[self.rank :: self.world_size]
+        epoch, start, offset = self._next_pass()
+        if epoch != self.epoch:
+            self.set_epoch(epoch)
+        self.start, self.offset, self.consumed = start, offset, 0
+        mine = self._pass(epoch, start)[self.rank :: self.world_size]
         if self.epoch_speeds is None:
-            yield from mine[self.consumed :]
+            yield from mine
         else:
-            speeds = self._cached[self.epoch][1]
-            for batch in mine[self.consumed :]:
-                yield [SampleKey(i, self.epoch, float(speeds[i])) for i in batch]
+            speeds = self._cached[epoch][1]
+            for batch in mine:
+                yield [SampleKey(i, epoch, float(speeds[i])) for i in batch]
         self._exhausted = True
 
     def __len__(self) -> int:
-        """Batches of the pass about to start (or under way): with speed perturbation the count differs a
-        little from epoch to epoch, so the Trainer re-reads it each epoch (``reload_dataloaders_every_n_epochs``)."""
-        return self._count(self._upcoming_epoch())
+        """The epoch's batches as this rank's training loop counts them: those it counted before the pass about
+        to start (or under way), a restored run's included, plus the pass's own. With speed perturbation the
+        count differs a little between epochs, so the Trainer re-reads it (``reload_dataloaders_every_n_epochs``)."""
+        under_way = self.consumed and not self._epoch_done
+        epoch, start, offset = (self.epoch, self.start, self.offset) if under_way else self._next_pass()
+        return offset + math.ceil(len(self._pass(epoch, start)) / self.world_size)

@@ -1,19 +1,21 @@
 """CTC outputs to text: the one decoding object validation, test, evaluate.py and transcription share.
 
 Like NeMo's ``model.decoding``, the LightningModule owns a :class:`CTCDecoding` built from
-``conf/decode`` (:class:`DecodeConfig`): greedy decoding always, and beam search fused with an
-n-gram language model when the config names one.
+``conf/decode`` (:class:`~vasr.decoding.config.DecodeConfig`): greedy decoding always, beam search
+fused with an n-gram language model (and hotwords) when the config names one, and the words of a
+transcript with their frames for timestamps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
-from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.decoding.beam import BeamDecoder
+from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ngram import NgramLM
 
 
@@ -34,67 +36,53 @@ def greedy_transcripts(tokenizer: Wav2Vec2CTCTokenizer, log_probs: list[torch.Te
     return tokenizer.batch_decode([row.argmax(dim=-1).tolist() for row in log_probs])
 
 
-@dataclass
-class DecodeConfig:
-    """``conf/decode``: which language model (``lm``) and the beam-search settings.
-
-    ``lm``: None (greedy only), ``train`` (Kneser-Ney n-gram of the training transcripts), ``auto``
-    (the model folder's ``language_model/``) or the path of a KenLM model (ARPA or binary). Weights left
-    None are tuned on validation.
-    """
-
-    lm: str | None = None
-    order: int = 3
-    alpha: float | None = None
-    beta: float | None = None
-    unk_offset: float = -3.0
-    beam_width: int = 32
-    token_min_logp: float = -5.0
-    top_k: int = 8
-    grid: dict[str, list[float]] = field(default_factory=lambda: {"alpha": [0.5], "beta": [1.0]})
-
-    @property
-    def settings(self) -> BeamSettings:
-        """Beam settings; weights still None take BeamSettings' defaults until tuned."""
-        given = {"alpha": self.alpha, "beta": self.beta}
-        return BeamSettings(
-            **{k: v for k, v in given.items() if v is not None},
-            unk_offset=self.unk_offset,
-            beam_width=self.beam_width,
-            token_min_logp=self.token_min_logp,
-            top_k=self.top_k,
-        )
-
-    @property
-    def needs_tuning(self) -> bool:
-        """Weights left unset over a grid of several points; a model folder's own LM (``auto``) keeps its weights."""
-        if self.lm in (None, "auto"):
-            return False
-        alphas, betas = self.weight_grid
-        return len(alphas) * len(betas) > 1
-
-    @property
-    def weight_grid(self) -> tuple[list[float], list[float]]:
-        """The alphas and betas to try: a given weight alone, else its grid."""
-        return (
-            [self.alpha] if self.alpha is not None else list(self.grid["alpha"]),
-            [self.beta] if self.beta is not None else list(self.grid["beta"]),
-        )
-
-
 class CTCDecoding:
-    """Greedy transcripts, and beam-search ones with the n-gram when there is one."""
+    """Greedy transcripts, and beam-search ones (n-gram, hotwords) when the decoding has a beam."""
 
-    def __init__(self, tokenizer: Wav2Vec2CTCTokenizer, beam: BeamDecoder | None = None) -> None:
+    def __init__(
+        self,
+        tokenizer: Wav2Vec2CTCTokenizer,
+        beam: BeamDecoder | None = None,
+        hotwords: list[str] | None = None,
+        hotword_weight: float = 10.0,
+    ) -> None:
         self.tokenizer = tokenizer
         self.beam = beam
+        self.hotwords = list(hotwords or [])
+        self.hotword_weight = hotword_weight
 
     def greedy(self, log_probs: list[torch.Tensor]) -> list[str]:
         return greedy_transcripts(self.tokenizer, log_probs)
 
     def with_lm(self, log_probs: list[torch.Tensor], progress: bool = True) -> list[str] | None:
-        """Beam search with the n-gram, or None when this decoding has none."""
-        return self.beam.decode(log_probs, progress) if self.beam is not None else None
+        """Beam search (with the n-gram and hotwords), or None when this decoding has no beam."""
+        if self.beam is None:
+            return None
+        return self.beam.decode(log_probs, progress, self.hotwords, self.hotword_weight)
+
+    def words(self, log_probs: torch.Tensor) -> list[tuple[str, int, int]]:
+        """The best transcript's words with their first and last frames: the beam's when there is one, else
+        the greedy path's."""
+        if self.beam is not None:
+            return self.beam.words(log_probs, self.hotwords, self.hotword_weight)
+        ids = log_probs.argmax(dim=-1).tolist()
+        offsets = self.tokenizer.decode(ids, output_word_offsets=True).word_offsets
+        return [(o["word"], o["start_offset"], o["end_offset"]) for o in offsets]
+
+    def with_beam(self, beam: BeamDecoder) -> CTCDecoding:
+        """The same decoding over another beam (LM weights chosen on validation)."""
+        return CTCDecoding(self.tokenizer, beam, self.hotwords, self.hotword_weight)
+
+    @property
+    def description(self) -> str:
+        return self.beam.description if self.beam is not None else "greedy"
+
+    def to_dict(self) -> dict:
+        """How this decoding decodes, as the checkpoint records it."""
+        if self.beam is None:
+            return {"lm": None}
+        lm = self.beam.lm.name if self.beam.lm else None
+        return {"lm": lm, "beam": asdict(self.beam.settings), "hotwords": self.hotwords}
 
     @classmethod
     def from_config(
@@ -104,14 +92,23 @@ class CTCDecoding:
         train_texts: list[str] | None = None,
         model_dir: str | Path | None = None,
     ) -> CTCDecoding:
-        """The decoding ``cfg`` asks for: ``lm=train`` estimates the n-gram from ``train_texts``."""
+        """The decoding ``cfg`` asks for: ``lm=train`` estimates the n-gram from ``train_texts``, ``auto`` reads
+        ``model_dir``'s (a folder without one: a beam without an n-gram if there are hotwords, else greedy)."""
+        extra = {"hotwords": cfg.hotwords, "hotword_weight": cfg.hotword_weight}
         if not cfg.lm:
             return cls(tokenizer)
         if cfg.lm == "auto":
-            return cls(tokenizer, BeamDecoder.load(model_dir, tokenizer) if model_dir else None)
+            found = BeamDecoder.load(model_dir, tokenizer) if model_dir else None
+            if found is not None:
+                return cls(tokenizer, found.with_settings(**cfg.beam) if cfg.beam else found, **extra)
+            return (
+                cls(tokenizer, BeamDecoder(tokenizer, settings=cfg.settings()), **extra)
+                if cfg.hotwords
+                else cls(tokenizer)
+            )
         if cfg.lm != "train":  # a KenLM model: ARPA or binary
-            return cls(tokenizer, BeamDecoder(tokenizer, cfg.lm, cfg.settings))
+            return cls(tokenizer, BeamDecoder(tokenizer, cfg.lm, cfg.settings()), **extra)
         if not train_texts:
             raise ValueError("decode.lm=train needs a training split to estimate the n-gram from")
         ngram = NgramLM.train([text.split() for text in train_texts], cfg.order)
-        return cls(tokenizer, BeamDecoder.with_ngram(tokenizer, ngram, cfg.settings))
+        return cls(tokenizer, BeamDecoder.with_ngram(tokenizer, ngram, cfg.settings()), **extra)

@@ -6,10 +6,8 @@ so the network is never run again per grid point.
 
 from __future__ import annotations
 
-import csv
 import logging
 from itertools import product
-from pathlib import Path
 
 import torch
 
@@ -25,10 +23,11 @@ def tune(
     references: list[str],
     alphas: list[float],
     betas: list[float],
-    table: Path | None = None,
 ) -> tuple[BeamDecoder, list[dict]]:
-    """Grid search of (alpha, beta) for ``base``'s LM by WER on held-out utterances; every point written to
-    ``table``."""
+    """Grid search of (alpha, beta) for ``base``'s LM by WER on held-out utterances; the best decoder and
+    every point's WER/CER. A single point is applied without decoding."""
+    if len(alphas) * len(betas) == 1:
+        return base.with_settings(alpha=alphas[0], beta=betas[0]), []
     rows, best = [], None
     ids = [str(i) for i in range(len(references))]
     for alpha, beta in product(alphas, betas):
@@ -40,9 +39,4 @@ def tune(
             best = (rates["wer"], decoder)
     if best is None:
         raise ValueError("empty grid of LM weights")
-    if table is not None:
-        with table.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
     return best[1], rows

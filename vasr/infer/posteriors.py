@@ -16,21 +16,39 @@ from vasr.data.sampler import BucketBatchSampler
 from vasr.decoding.ctc import cut_log_probs, uses_attention_mask
 
 
-def posteriors(
-    model: Wav2Vec2ForCTC, tokenizer: Wav2Vec2CTCTokenizer, items: list[Item], batch_size: int = 1
-) -> tuple[list[torch.Tensor], float]:
-    """Each item's (frames, vocab) CTC log-probabilities in item order, and the wall time.
+def resolve_device(device: str | None = "auto") -> torch.device:
+    """``auto`` (or None): the GPU when there is one, else the CPU; anything else as torch names it."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
 
-    Batch 1 feeds each utterance unpadded (the reference recipe); larger batches are length-bucketed.
-    Greedy decoding, beam search with a language model and its weight tuning all read these.
+
+def posteriors(
+    model: Wav2Vec2ForCTC,
+    tokenizer: Wav2Vec2CTCTokenizer,
+    items: list[Item],
+    batch_size: int = 1,
+    device: str | None = "auto",
+) -> tuple[list[torch.Tensor], float]:
+    """Each item's (frames, vocab) CTC log-probabilities in item order (on the CPU), and the wall time.
+
+    The model and each batch go to ``device`` (the model stays there). Batch 1 feeds each utterance
+    unpadded (the reference recipe); larger batches are length-bucketed. Greedy decoding, beam search
+    with a language model and its weight tuning all read these.
     """
+    target = resolve_device(device)
+    model = model.to(target)
     dataset = SpeechDataset(items, tokenizer)
     sampler = BucketBatchSampler(dataset.durations, batch_size=batch_size, shuffle=False)
     loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=CTCCollator(uses_attention_mask(model.config)))
     found: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
     with torch.inference_mode():
-        for batch in track(loader, description=f"transcribing {len(items)} utterances"):
-            logits = model(batch["input_values"], attention_mask=batch.get("attention_mask")).logits
-            found |= dict(zip(batch["ids"], cut_log_probs(model, logits, batch["input_lengths"]), strict=True))
+        for batch in track(loader, description=f"transcribing {len(items)} utterances on {target.type}"):
+            mask = batch.get("attention_mask")
+            logits = model(
+                batch["input_values"].to(target), attention_mask=None if mask is None else mask.to(target)
+            ).logits
+            rows = cut_log_probs(model, logits, batch["input_lengths"])
+            found |= {uid: row.cpu() for uid, row in zip(batch["ids"], rows, strict=True)}
     return [found[item.id] for item in items], time.perf_counter() - start

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from vasr.infer.transcriber import Transcript, Word
 
 
@@ -33,16 +31,13 @@ def timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def render(transcripts: Iterable[Transcript], kind: str) -> str:
-    """One subtitle document for the transcripts (several files: cues in file order, each file's own times)."""
+def render(transcript: Transcript, kind: str) -> str:
+    """The subtitle document of one recording (its own timeline: a subtitle file belongs to one media file)."""
     separator = "," if kind == "srt" else "."
     lines = ["WEBVTT", ""] if kind == "vtt" else []
-    number = 0
-    for transcript in transcripts:
-        for group in cues(transcript.words):
-            number += 1
-            if kind == "srt":
-                lines.append(str(number))
-            span = f"{timestamp(group[0].start, separator)} --> {timestamp(group[-1].end, separator)}"
-            lines += [span, " ".join(w.word for w in group), ""]
+    for number, group in enumerate(cues(transcript.words), start=1):
+        if kind == "srt":
+            lines.append(str(number))
+        span = f"{timestamp(group[0].start, separator)} --> {timestamp(group[-1].end, separator)}"
+        lines += [span, " ".join(w.word for w in group), ""]
     return "\n".join(lines)

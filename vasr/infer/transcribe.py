@@ -1,129 +1,183 @@
-"""``python -m vasr.infer.transcribe MODEL AUDIO... [--out FILE] [--format jsonl|srt|vtt]``: transcribe recordings.
+"""``vasr-transcribe MODEL AUDIO... [--out PATH] [--format jsonl|srt|vtt]``: transcribe recordings.
 
 MODEL: an export folder (train.py's ``export/``), a ``.ckpt`` or a hub id. AUDIO: files, folders
 (searched for audio files) or JSONL manifests (their ``file`` entries, relative to ``--audio-dir``,
 by default the manifest's folder). One JSON line per file, ``{file, text, duration, words: [{word,
-start, end}]}``; a file that cannot be read gets ``{file, error}`` and the rest go on; the exit
-status is the number of files that failed. Decoding is beam search with the model folder's n-gram
+start, end}]}``; a file (or manifest line) that cannot be read gets ``{file, error}`` and the rest go on;
+the exit status is the number of failures. Subtitles: one .srt/.vtt per audio file (``--out`` a file for
+one recording, a folder for several). Decoding is beam search with the model folder's n-gram
 (``language_model/``) when it has one, else greedy; ``--hotword`` biases the search toward words.
-The real-time factor is printed at the end.
+The real-time factor is printed at the end. Also ``python -m vasr.infer.transcribe``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import track
 
-from vasr.decoding.beam import BeamDecoder, BeamSettings
+from vasr.decoding.config import DecodeConfig
+from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.subtitles import render
 from vasr.infer.transcriber import Transcriber, Transcript
 from vasr.model.export import load_for_inference, model_folder
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au"}
-log = logging.getLogger("vasr")
 
 
-def audio_files(sources: list[str], audio_dir: str | None = None) -> list[Path]:
-    """Files as given, folders searched for audio, manifests read for their ``file`` entries."""
-    found: list[Path] = []
+@dataclass(frozen=True)
+class Source:
+    """One recording to transcribe, or (``error`` set) an entry that names none: a bad manifest line, a path
+    that does not exist."""
+
+    path: Path
+    error: str | None = None
+
+
+def audio_files(sources: list[str], audio_dir: str | None = None) -> list[Source]:
+    """Files as given, folders searched for audio, manifests read for their ``file`` entries (``file:line``
+    named for a line that is not a JSON object with one)."""
+    found: list[Source] = []
     for source in map(Path, sources):
         if source.is_dir():
-            found += sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+            found += [Source(p) for p in sorted(source.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES]
+        elif not source.exists():
+            found.append(Source(source, "no such file or folder"))
         elif source.suffix == ".jsonl":
             root = Path(audio_dir) if audio_dir else source.parent
-            for line in source.read_text(encoding="utf-8").splitlines():
+            for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
                 if line.strip():
-                    found.append(root / json.loads(line)["file"])
+                    found.append(manifest_entry(source, number, line, root))
         else:
-            found.append(source)
+            found.append(Source(source))
     return found
+
+
+def manifest_entry(manifest: Path, number: int, line: str, root: Path) -> Source:
+    try:
+        record = json.loads(line)
+        return Source(root / record["file"])
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        reason = "not JSON" if isinstance(error, json.JSONDecodeError) else 'no "file" entry'
+        return Source(Path(f"{manifest}:{number}"), f"{reason}: {line[:60]}")
+
+
+def decode_config(args: argparse.Namespace) -> DecodeConfig:
+    """The command line as a decoding config: the model's own n-gram (``auto``) unless told otherwise."""
+    lm = None if args.greedy else (args.lm or "auto")
+    beam = {k: v for k, v in {"alpha": args.alpha, "beta": args.beta}.items() if v is not None}
+    return DecodeConfig(lm=lm, beam=beam, hotwords=args.hotword, hotword_weight=args.hotword_weight)
 
 
 def build_transcriber(args: argparse.Namespace) -> Transcriber:
     folder = model_folder(args.model)
     model, tokenizer = load_for_inference(folder or args.model)
-    decoder = None
-    if args.lm:
-        decoder = BeamDecoder(tokenizer, args.lm, BeamSettings(alpha=args.alpha or 0.5, beta=args.beta or 1.0))
-    elif not args.greedy and folder is not None:
-        decoder = BeamDecoder.load(folder, tokenizer)
-    if decoder is None and args.hotword and not args.greedy:
-        decoder = BeamDecoder(tokenizer)  # hotwords need a beam, with or without an n-gram
-    if decoder is not None and (args.alpha is not None or args.beta is not None):
-        weights = {"alpha": args.alpha, "beta": args.beta}
-        decoder = decoder.with_settings(**{k: v for k, v in weights.items() if v is not None})
+    decoding = CTCDecoding.from_config(decode_config(args), tokenizer, model_dir=folder)
     return Transcriber(
         model,
-        tokenizer,
-        decoder,
+        decoding,
         chunk_seconds=args.chunk_seconds,
         context_seconds=args.context_seconds,
         batch_size=args.batch_size,
-        hotwords=args.hotword,
-        hotword_weight=args.hotword_weight,
         device=args.device,
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="export folder, .ckpt file or hub id")
-    parser.add_argument("audio", nargs="+", help="audio files, folders or JSONL manifests")
-    parser.add_argument("--out", help="write here instead of standard output")
-    parser.add_argument("--format", choices=("jsonl", "srt", "vtt"), default="jsonl")
-    parser.add_argument("--audio-dir", help="folder a manifest's file entries are relative to")
-    parser.add_argument("--greedy", action="store_true", help="greedy decoding even if the model has an n-gram")
-    parser.add_argument("--lm", help="a KenLM model (ARPA or binary) to decode with instead of the model's")
-    parser.add_argument("--alpha", type=float, help="LM weight (default: the model's tuned one)")
-    parser.add_argument("--beta", type=float, help="word insertion bonus (default: the model's tuned one)")
-    parser.add_argument("--hotword", action="append", default=[], help="a word or phrase to favour (repeatable)")
-    parser.add_argument("--hotword-weight", type=float, default=10.0)
-    parser.add_argument("--chunk-seconds", type=float, default=20.0, help="long files are read in chunks this long")
-    parser.add_argument("--context-seconds", type=float, default=4.0, help="context on each side of a chunk")
-    parser.add_argument("--batch-size", type=int, default=8, help="chunks per forward pass")
-    parser.add_argument("--device", help="cuda or cpu (default: cuda when there is one)")
-    args = parser.parse_args(argv)
+def parser() -> argparse.ArgumentParser:
+    found = argparse.ArgumentParser(
+        prog="vasr-transcribe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    found.add_argument("model", help="export folder, .ckpt file or hub id")
+    found.add_argument("audio", nargs="+", help="audio files, folders or JSONL manifests")
+    found.add_argument("--out", help="JSONL: a file instead of standard output; srt/vtt: a file, or a folder")
+    found.add_argument("--format", choices=("jsonl", "srt", "vtt"), default="jsonl", help="default: %(default)s")
+    found.add_argument("--audio-dir", help="folder a manifest's file entries are relative to")
+    found.add_argument("--greedy", action="store_true", help="greedy decoding even if the model has an n-gram")
+    found.add_argument("--lm", help="a KenLM model (ARPA or binary) to decode with instead of the model's")
+    found.add_argument("--alpha", type=float, help="LM weight (default: the model's tuned one)")
+    found.add_argument("--beta", type=float, help="word insertion bonus (default: the model's tuned one)")
+    found.add_argument("--hotword", action="append", default=[], help="a word or phrase to favour (repeatable)")
+    found.add_argument(
+        "--hotword-weight", type=float, default=10.0, help="score added per hotword match (default: %(default)s)"
+    )
+    found.add_argument(
+        "--chunk-seconds", type=float, default=20.0, help="long stretches are read in chunks this long (%(default)s)"
+    )
+    found.add_argument(
+        "--context-seconds", type=float, default=4.0, help="context on each side of a chunk (%(default)s)"
+    )
+    found.add_argument("--batch-size", type=int, default=8, help="chunks per forward pass (%(default)s)")
+    found.add_argument("--device", default="auto", help="auto (the GPU if there is one), cpu, cuda (%(default)s)")
+    return found
 
-    transcriber = build_transcriber(args)
-    files = audio_files(args.audio, args.audio_dir)
+
+def subtitle_path(out: str | None, audio: Path, kind: str, several: bool) -> Path | None:
+    """Where one recording's subtitles go: ``out`` itself for one recording, ``out/<stem>.<kind>`` for several."""
+    if out is None:
+        return None
+    return Path(out) / f"{audio.stem}.{kind}" if several else Path(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.greedy and (args.hotword or args.lm):
+        parser().error("--greedy decodes without a beam: --hotword and --lm need one")
     console = Console(stderr=True)
+    files = audio_files(args.audio, args.audio_dir)
+    recordings = [s for s in files if s.error is None]
+    if not recordings:
+        console.print(f"[red]no audio files found in {' '.join(args.audio)}")
+        return 2
+    several = len(recordings) > 1
+    if args.format != "jsonl" and several and args.out is None:
+        parser().error(f"{len(recordings)} recordings as {args.format}: give --out FOLDER (one file each)")
+    if args.format != "jsonl" and several:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    try:
+        transcriber = build_transcriber(args)
+    except (FileNotFoundError, ValueError, OSError) as error:
+        console.print(f"[red]{args.model}: {error}")
+        return 2
     done: list[Transcript] = []
     failed = 0
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    out = open(args.out, "w", encoding="utf-8") if args.out and args.format == "jsonl" else sys.stdout  # noqa: SIM115
     started = time.perf_counter()
     try:
-        for path in track(files, description=f"transcribing {len(files)} files", console=console):
+        for source in track(files, description=f"transcribing {len(recordings)} files", console=console):
             try:
-                transcript = transcriber(path)
+                if source.error is not None:
+                    raise ValueError(source.error)
+                transcript = transcriber(source.path)
             except Exception as error:  # one unreadable file must not stop the others
                 failed += 1
                 message = f"{type(error).__name__}: {error}".strip()
-                console.print(f"[red]{path}: {message}")
+                console.print(f"[red]{source.path}: {message}")
                 if args.format == "jsonl":
-                    out.write(json.dumps({"file": str(path), "error": message}, ensure_ascii=False) + "\n")
+                    out.write(json.dumps({"file": str(source.path), "error": message}, ensure_ascii=False) + "\n")
                 continue
             done.append(transcript)
             if args.format == "jsonl":
                 out.write(json.dumps(transcript.to_dict(), ensure_ascii=False) + "\n")
                 out.flush()
-        if args.format != "jsonl":
-            out.write(render(done, args.format))
+            elif (target := subtitle_path(args.out, source.path, args.format, several)) is not None:
+                target.write_text(render(transcript, args.format), encoding="utf-8")
+            else:
+                out.write(render(transcript, args.format))
     finally:
-        if args.out:
+        if out is not sys.stdout:
             out.close()
     wall = time.perf_counter() - started
     audio = sum(t.duration for t in done)
-    decoding = transcriber.decoder.description if transcriber.decoder else "greedy"
+    rtf = f"real-time factor {wall / audio:.4f}, " if audio else ""
     console.print(
         f"{len(done)} transcribed, {failed} failed: {audio:.1f} s of audio in {wall:.1f} s "
-        f"(real-time factor {wall / max(audio, 1e-9):.4f}, {decoding}, {transcriber.device})"
+        f"({rtf}{transcriber.decoding.description}, {transcriber.device})"
     )
     return min(failed, 255)
 

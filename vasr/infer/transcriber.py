@@ -4,8 +4,8 @@ A file is read window by window (soundfile, soxr to 16 kHz, channels averaged), 
 the window, not the recording. As transformers' ASR pipeline does with ``chunk_length_s`` and
 ``stride_length_s``, each window is a chunk plus context on both sides; only the chunk's frames are
 kept, and the kept frames of all chunks make one log-probability matrix for the whole file, which
-is decoded at once (greedy, or beam search with the n-gram and hotwords). Word times come from the
-CTC frames each word was read from.
+is decoded at once by the model's :class:`CTCDecoding` (greedy, or beam search with the n-gram and
+hotwords). Word times come from the CTC frames each word was read from.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+from transformers import Wav2Vec2ForCTC
 
 from vasr.data.audio import SAMPLE_RATE, standardize, to_mono
 from vasr.data.collate import CTCCollator, Example
-from vasr.decoding.beam import BeamDecoder
-from vasr.decoding.ctc import cut_log_probs, uses_attention_mask
+from vasr.decoding.ctc import CTCDecoding, cut_log_probs, uses_attention_mask
+from vasr.infer.posteriors import resolve_device
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class AudioFile:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError("no such file")
         info = sf.info(str(self.path))  # raises LibsndfileError for what is not audio
         if info.frames <= 0 or info.samplerate <= 0:
             raise ValueError("no audio in file")
@@ -93,31 +95,25 @@ class AudioFile:
 
 
 class Transcriber:
-    """A model, its tokenizer and decoder, and how recordings are cut for it."""
+    """A model, its decoding, and how recordings are cut for it."""
 
     def __init__(
         self,
         model: Wav2Vec2ForCTC,
-        tokenizer: Wav2Vec2CTCTokenizer,
-        decoder: BeamDecoder | None = None,
+        decoding: CTCDecoding,
         chunk_seconds: float = 20.0,
         context_seconds: float = 4.0,
         batch_size: int = 8,
-        hotwords: list[str] | None = None,
-        hotword_weight: float = 10.0,
         pause_seconds: float = 0.3,
-        device: str | None = None,
+        device: str | None = "auto",
     ) -> None:
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = resolve_device(device)
         self.model = model.eval().to(self.device)
-        self.tokenizer = tokenizer
-        self.decoder = decoder
+        self.decoding = decoding
         self.ratio = int(np.prod(model.config.conv_stride))
         self.chunk = max(1, round(chunk_seconds * SAMPLE_RATE / self.ratio)) * self.ratio
         self.context = round(context_seconds * SAMPLE_RATE / self.ratio) * self.ratio
         self.batch_size = batch_size
-        self.hotwords = hotwords or []
-        self.hotword_weight = hotword_weight
         self.pause_seconds = pause_seconds
         self.collate = CTCCollator(uses_attention_mask(model.config))
 
@@ -142,14 +138,6 @@ class Transcriber:
                 kept[index] = row[window.keep_from : window.keep_to].cpu()
         return torch.cat([kept[index] for index in range(len(plan))])
 
-    def words(self, log_probs: torch.Tensor) -> list[tuple[str, int, int]]:
-        """The decoded words with their first and last frames."""
-        if self.decoder is not None:
-            return self.decoder.words(log_probs, self.hotwords, self.hotword_weight)
-        ids = log_probs.argmax(dim=-1).tolist()
-        offsets = self.tokenizer.decode(ids, output_word_offsets=True).word_offsets
-        return [(o["word"], o["start_offset"], o["end_offset"]) for o in offsets]
-
     def __call__(self, path: str | Path) -> Transcript:
         """The file cut at its pauses into stretches of speech, each read (in chunks if long) and decoded."""
         audio = AudioFile(path)
@@ -163,7 +151,7 @@ class Transcriber:
                     round(offset + a * seconds_per_frame, 3),
                     round(min(offset + b * seconds_per_frame, audio.duration), 3),
                 )
-                for word, a, b in self.words(self.log_probs(audio, start, stop))
+                for word, a, b in self.decoding.words(self.log_probs(audio, start, stop))
             ]
         return Transcript(str(path), " ".join(w.word for w in found), round(audio.duration, 3), found)
 

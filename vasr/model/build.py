@@ -7,11 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
-from vasr.model.module import CTCModule
+from vasr.model.module import CTCModule, OptimizerFactory, SchedulerFactory
 from vasr.text.vocab import PAD, pretrained_tokens, tokenizer_for
 
 log = logging.getLogger(__name__)
@@ -91,29 +89,47 @@ def remap_lm_head(
 
 
 def build_module(
-    cfg: DictConfig, vocab: Mapping[str, int], old_vocab: Mapping[str, int] | None, seed: int = 0
+    *,
+    vocab: Mapping[str, int],
+    old_vocab: Mapping[str, int] | None = None,
+    seed: int = 0,
+    name: str,
+    pretrained: str | None,
+    architecture: Mapping | None,
+    overrides: Mapping | None,
+    optimizer: OptimizerFactory,
+    scheduler: SchedulerFactory,
+    freeze_feature_encoder: bool = True,
+    gradient_checkpointing: bool = False,
+    freeze_transformer_steps: int = 0,
+    head_lr: float | None = None,
+    compile: bool = False,
 ) -> CTCModule:
-    """The LightningModule ``conf/model`` describes over ``vocab``: the pretrained checkpoint or architecture,
-    the optimizer and schedule (``_partial_`` configs), frozen encoder, gradient checkpointing, the
-    head-only first steps and the head's own learning rate."""
-    overrides = OmegaConf.to_container(cfg.overrides or {}, resolve=True)
-    if cfg.pretrained:
-        model = load_pretrained(cfg.pretrained, vocab, PAD, old_vocab, **overrides)
+    """The LightningModule a ``conf/model`` config describes (its ``_target_``), over the run's ``vocab``: the
+    pretrained checkpoint (``old_vocab`` its tokenizer's) or the architecture, with ``overrides`` of its
+    config (SpecAugment, LayerDrop), the optimizer and schedule factories of ``conf/optim``, frozen encoder,
+    gradient checkpointing, head-only first steps and the head's own learning rate."""
+    if pretrained:
+        model = load_pretrained(pretrained, vocab, PAD, old_vocab, **(overrides or {}))
     else:
-        model = build_from_config(OmegaConf.to_container(cfg.architecture, resolve=True), vocab, PAD, **overrides)
-    if cfg.get("compile"):
+        model = build_from_config(architecture or {}, vocab, PAD, **(overrides or {}))
+    if compile:
         compile_blocks(model)
-    return CTCModule(
+    module = CTCModule(
         model,
         tokenizer_for(vocab),
-        optimizer=instantiate(cfg.optimizer),
-        scheduler=instantiate(cfg.scheduler),
-        freeze_feature_encoder=cfg.freeze_feature_encoder,
-        gradient_checkpointing=cfg.gradient_checkpointing,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        freeze_feature_encoder=freeze_feature_encoder,
+        gradient_checkpointing=gradient_checkpointing,
         seed=seed,
-        freeze_transformer_steps=cfg.get("freeze_transformer_steps") or 0,
-        head_lr=cfg.get("head_lr"),
+        freeze_transformer_steps=freeze_transformer_steps,
+        head_lr=head_lr,
     )
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("model %s: %s parameters, %s trained", name, f"{total:,}", f"{trainable:,}")
+    return module
 
 
 def compile_blocks(model: Wav2Vec2ForCTC) -> None:

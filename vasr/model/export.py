@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
@@ -16,6 +17,8 @@ from transformers import (
 from vasr.data.audio import SAMPLE_RATE
 from vasr.decoding.ctc import uses_attention_mask
 from vasr.text.vocab import tokenizer_for
+
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spells repository ids
 
 
 def processor_for(tokenizer: Wav2Vec2CTCTokenizer, config: Wav2Vec2Config) -> Wav2Vec2Processor:
@@ -53,12 +56,22 @@ def model_folder(source: str | Path) -> Path | None:
     """Where a model's files are: the folder itself, or a hub id's downloaded snapshot (its ``language_model/``
     included); None for a ``.ckpt`` file."""
     if str(source).endswith(".ckpt"):
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"{source}: no such checkpoint")
         return None
     if Path(source).exists():
         return Path(source)
+    if not HUB_ID.fullmatch(str(source)):
+        raise FileNotFoundError(f"{source}: no such model folder, and not a hub id (owner/name)")
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(str(source)))
+    try:
+        return Path(snapshot_download(str(source)))
+    except Exception as error:  # offline, unknown repository, no access: say what was tried
+        raise FileNotFoundError(
+            f"{source}: no such model folder, and the hub did not give it ({type(error).__name__}); "
+            "download it where there is a network (hf download ID --local-dir DIR) and pass DIR"
+        ) from error
 
 
 def load_for_inference(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:

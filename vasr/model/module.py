@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import lightning as L
 import torch
 import torch.distributed as dist
-from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC, get_scheduler
+from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.data.audio import SAMPLE_RATE
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs
@@ -22,16 +21,14 @@ log = logging.getLogger("vasr")
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
-# The reference recipe's: AdamW, lr 1e-4, weight decay 0.005, 1000 warm-up steps then linear decay.
-REFERENCE_OPTIMIZER: OptimizerFactory = partial(torch.optim.AdamW, lr=1e-4, weight_decay=0.005)
-REFERENCE_SCHEDULER: SchedulerFactory = partial(get_scheduler, "linear", num_warmup_steps=1000)
 
 
 class CTCModule(L.LightningModule):
     """Wraps a Wav2Vec2ForCTC; the checkpoint carries its config and vocabulary so it reloads alone.
 
-    ``optimizer`` and ``scheduler`` are factories (``conf/model``'s ``_partial_`` configs): the
-    optimizer takes the trainable parameters, the scheduler the optimizer and the run's step total.
+    ``optimizer`` and ``scheduler`` are factories (``conf/optim``'s ``_partial_`` configs): the optimizer
+    takes the trainable parameters, the scheduler the optimizer and the run's step total. A module made
+    only to score or export has none.
     ``check_finite_loss`` skips (and counts) a batch whose loss is NaN or infinite; the check is the
     step's one wait for the GPU.
 
@@ -44,8 +41,8 @@ class CTCModule(L.LightningModule):
         self,
         model: Wav2Vec2ForCTC,
         tokenizer: Wav2Vec2CTCTokenizer,
-        optimizer: OptimizerFactory = REFERENCE_OPTIMIZER,
-        scheduler: SchedulerFactory = REFERENCE_SCHEDULER,
+        optimizer: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
         freeze_feature_encoder: bool = True,
         gradient_checkpointing: bool = False,
         decoding: CTCDecoding | None = None,
@@ -63,8 +60,8 @@ class CTCModule(L.LightningModule):
         self.save_hyperparameters(ignore=["model", "tokenizer", "optimizer", "scheduler", "decoding"])
         if freeze_feature_encoder:
             model.freeze_feature_encoder()
-        if gradient_checkpointing:
-            model.gradient_checkpointing_enable()
+        if gradient_checkpointing:  # transformers 5.2x renamed it; older releases have only the first name
+            getattr(model, "activation_checkpointing_enable", model.gradient_checkpointing_enable)()
         self.layerdrop = SyncedLayerDrop(model, seed)
         self.head_only = HeadOnly(model)
         self.decoding = decoding or CTCDecoding(tokenizer)
@@ -171,6 +168,8 @@ class CTCModule(L.LightningModule):
         self._epoch_end("test")
 
     def configure_optimizers(self):
+        if self.optimizer_factory is None or self.scheduler_factory is None:
+            raise ValueError("CTCModule was made without an optimizer and schedule to train with (conf/optim)")
         head = list(self.model.lm_head.parameters())
         body = [p for p in self.model.parameters() if p.requires_grad and all(p is not h for h in head)]
         if self.hparams.head_lr is None:
@@ -187,7 +186,7 @@ class CTCModule(L.LightningModule):
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
     ) -> None:
-        """Lightning's clipping, also for optimizers that unscale in their own step (fused AdamW, ``trainer=gpu``).
+        """Lightning's clipping, also for optimizers that unscale in their own step (fused AdamW, ``preset=gpu``).
 
         Lightning's mixed-precision plugin refuses to clip those; here fp16's still-scaled gradients are
         clipped at the threshold times the loss scale, which is clipping the unscaled ones (bf16 has no scale).
@@ -209,4 +208,8 @@ class CTCModule(L.LightningModule):
             self.head_only.clear_grads()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["vasr"] = {"config": self.model.config.to_dict(), "vocab": self.tokenizer.get_vocab()}
+        checkpoint["vasr"] = {
+            "config": self.model.config.to_dict(),
+            "vocab": self.tokenizer.get_vocab(),
+            "decoding": self.decoding.to_dict(),
+        }

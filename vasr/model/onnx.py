@@ -1,4 +1,4 @@
-"""``python -m vasr.model.onnx MODEL OUT``: the network as ONNX, with dynamic batch and length.
+"""``vasr-export-onnx MODEL OUT`` (``python -m vasr.model.onnx``): the network as ONNX, dynamic batch and length.
 
 MODEL is an export folder, a ``.ckpt`` or a hub id. OUT receives ``model.onnx`` (input
 ``input_values``: float32 (batch, samples) of standardised 16 kHz audio; output ``logits``:
@@ -61,11 +61,13 @@ def export_onnx(source: str | Path, out: str | Path) -> Path:
     return out / "model.onnx"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="vasr-export-onnx", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("model", help="export folder, .ckpt file or hub id")
     parser.add_argument("out", help="folder to write model.onnx and the processor into")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(export_onnx(args.model, args.out))
 
 

@@ -11,6 +11,7 @@ from torch.optim.lr_scheduler import LambdaLR
 def tri_stage(
     optimizer: torch.optim.Optimizer,
     num_training_steps: int,
+    num_warmup_steps: int | None = None,
     warmup: float = 0.1,
     hold: float = 0.4,
     init_scale: float = 0.01,
@@ -19,10 +20,12 @@ def tri_stage(
     """fairseq's ``tri_stage``: linear warm-up from ``init_scale``, a hold at the peak, then exponential decay
     to ``final_scale`` of it at the last step.
 
-    The phases are shares of the run (fairseq's ``phase_ratio``), since a Hydra config cannot know the
-    step total that ``transformers``' ``warmup_stable_decay`` wants in absolute steps.
+    The warm-up is ``num_warmup_steps`` when given (as the model configs give it), else a share ``warmup`` of
+    the run; hold and decay are shares of the run (fairseq's ``phase_ratio``), since a Hydra config cannot
+    know the step total that ``transformers``' ``warmup_stable_decay`` wants in absolute steps.
     """
-    warm, held = round(warmup * num_training_steps), round(hold * num_training_steps)
+    warm = num_warmup_steps if num_warmup_steps is not None else round(warmup * num_training_steps)
+    held = round(hold * num_training_steps)
     decay = max(1, num_training_steps - warm - held)
 
     def scale(step: int) -> float:

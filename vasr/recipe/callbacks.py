@@ -1,4 +1,5 @@
-"""Lightning callbacks: step checkpoints that survive crashes, audio throughput and a whole-run ETA."""
+"""Lightning callbacks: checkpoints named by the run folder, step checkpoints that survive crashes, audio
+throughput and a whole-run ETA."""
 
 from __future__ import annotations
 
@@ -8,34 +9,45 @@ import time
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from vasr.recipe.run_folder import RunFolder, is_writer
 
 log = logging.getLogger("vasr")
 
 
+class BestCheckpoint(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint`` writing into the run folder's ``checkpoints/`` under its names."""
+
+    def __init__(self, run_dir: str | Path, **kwargs) -> None:
+        run = RunFolder(Path(run_dir))
+        super().__init__(dirpath=run.checkpoints, filename=run.BEST_CHECKPOINT, auto_insert_metric_name=False, **kwargs)
+
+
 class StepCheckpoint(L.Callback):
-    """Writes ``last.ckpt`` every N optimizer steps, at the end of fit and on an exception.
+    """Writes the run's last checkpoint every N optimizer steps, at the end of fit and on an exception.
 
     Lightning saves through a temporary file and a rename, so a crash while saving leaves the
-    previous ``last.ckpt`` intact.
+    previous one intact.
     """
 
-    def __init__(self, folder: str | Path, every_n_steps: int | None) -> None:
-        self.path = Path(folder) / "last.ckpt"
+    def __init__(self, run_dir: str | Path, every_n_steps: int | None) -> None:
+        self.path = RunFolder(Path(run_dir)).last_checkpoint
         self.every_n_steps = every_n_steps
         self._saved_step = -1
 
     def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
         step = trainer.global_step
         if self.every_n_steps and step and step % self.every_n_steps == 0 and step != self._saved_step:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)
             self._saved_step = step
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if trainer.global_step:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)
 
 
 class Throughput(L.Callback):
@@ -70,7 +82,7 @@ class RunEta(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
         step = trainer.global_step
         done = step - self._first_step
-        if not done or step % self.every_n_steps or not trainer.is_global_zero:
+        if not done or step % self.every_n_steps or not is_writer():
             return
         total = int(trainer.estimated_stepping_batches)
         elapsed = time.perf_counter() - self._start

@@ -1,110 +1,156 @@
-"""Scoring a model on a split: log-probabilities computed once, decoded greedy and with the n-gram LM.
-
-``evaluate.py`` and the end of a training run share these steps.
-"""
+"""Scoring a model on a split: log-probabilities computed once (on the device), decoded greedy and with the
+n-gram LM; ``evaluate.py``, the scores before and after a training run, and the LM weight search share it."""
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+import jiwer
+from omegaconf import DictConfig
 from transformers import Wav2Vec2ForCTC
 
 from vasr.data.corpus import Splits, load_corpus
 from vasr.data.manifest import Item
-from vasr.decoding.ctc import CTCDecoding, DecodeConfig
-from vasr.decoding.metrics import error_rates, write_predictions
+from vasr.decoding.config import DecodeConfig
+from vasr.decoding.ctc import CTCDecoding
+from vasr.decoding.metrics import error_rates
 from vasr.decoding.tune import tune
 from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_for_inference, model_folder
+from vasr.recipe.run_folder import RunFolder
 
 log = logging.getLogger("vasr")
 
 
 def tune_lm(
-    model: Wav2Vec2ForCTC, decoding: CTCDecoding, cfg: DecodeConfig, val: list[Item], batch_size: int, folder: Path
+    model: Wav2Vec2ForCTC,
+    decoding: CTCDecoding,
+    cfg: DecodeConfig,
+    val: list[Item],
+    batch_size: int,
+    run: RunFolder,
+    device: str = "auto",
 ) -> tuple[CTCDecoding, dict[str, float]]:
-    """The LM weights left unset in ``cfg`` chosen by WER on the validation split (``lm_tuning.csv``);
+    """The LM weights of ``cfg.tune`` chosen by WER on the validation split (every point in ``lm_tuning.csv``);
     the test split never takes part."""
-    beam = decoding.beam
-    if beam is None or beam.lm is None or not cfg.needs_tuning or not val:
+    grid = cfg.weight_grid
+    if decoding.beam is None or decoding.beam.lm is None or grid is None or not val:
         return decoding, {}
-    log_probs, _ = posteriors(model, decoding.tokenizer, val, batch_size)
-    alphas, betas = cfg.weight_grid
-    best, rows = tune(beam, log_probs, [item.text for item in val], alphas, betas, folder / "lm_tuning.csv")
-    found = {"lm/alpha": best.settings.alpha, "lm/beta": best.settings.beta, "lm/val_wer": min(r["wer"] for r in rows)}
-    return CTCDecoding(decoding.tokenizer, best), found
+    log_probs, _ = posteriors(model, decoding.tokenizer, val, batch_size, device)
+    best, rows = tune(decoding.beam, log_probs, [item.text for item in val], *grid)
+    found = {"lm/alpha": best.settings.alpha, "lm/beta": best.settings.beta}
+    if rows:
+        found["lm/val_wer"] = min(r["wer"] for r in rows)
+        if run.is_writer:
+            with (run.root / "lm_tuning.csv").open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+    return decoding.with_beam(best), found
 
 
 def score(
-    model: Wav2Vec2ForCTC, decoding: CTCDecoding, items: list[Item], batch_size: int, predictions: Path
+    model: Wav2Vec2ForCTC,
+    decoding: CTCDecoding,
+    items: list[Item],
+    batch_size: int,
+    predictions: Path | None = None,
+    device: str = "auto",
 ) -> dict[str, float]:
-    """WER/CER of ``items``, greedy and (when ``decoding`` has an n-gram) with it, from one pass of the model;
-    one line per utterance in ``predictions``; the real-time factor of the network's pass."""
-    log_probs, seconds = posteriors(model, decoding.tokenizer, items, batch_size)
+    """WER/CER of ``items``, greedy and (when ``decoding`` has an n-gram) with it, from one pass of the model on
+    ``device``; one line per utterance in ``predictions``; the real-time factor of the network's pass."""
+    log_probs, seconds = posteriors(model, decoding.tokenizer, items, batch_size, device)
     hypotheses = {"greedy": decoding.greedy(log_probs)}
     if (with_lm := decoding.with_lm(log_probs)) is not None:
         hypotheses["lm"] = with_lm
-    rates = write_predictions(predictions, items, hypotheses)
+    if predictions is not None:
+        write_predictions(predictions, items, hypotheses)
+    rates: dict[str, float] = {}
+    for name, hyps in hypotheses.items():
+        prefix = "" if name == "greedy" else f"{name}_"
+        found = error_rates((item.id, item.text, hyp) for item, hyp in zip(items, hyps, strict=True))
+        rates |= {f"{prefix}wer": found["wer"], f"{prefix}cer": found["cer"]}
     audio = sum(item.duration for item in items)
     return rates | {"audio_seconds": audio, "wall_seconds": seconds, "real_time_factor": seconds / max(audio, 1e-9)}
 
 
+def write_predictions(path: Path, items: Sequence[Item], hypotheses: dict[str, Sequence[str]]) -> None:
+    """The one per-utterance results file: a JSON line per utterance with each decoder's hypothesis and WER
+    (keys ``hypothesis``/``wer`` for greedy, ``lm_hypothesis``/``lm_wer`` with the n-gram)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for index, item in enumerate(items):
+            row = {"id": item.id, "reference": item.text}
+            for name, hyps in hypotheses.items():
+                prefix = "" if name == "greedy" else f"{name}_"
+                row |= {f"{prefix}hypothesis": hyps[index], f"{prefix}wer": jiwer.wer(item.text, hyps[index])}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def choose_export(
-    candidates: dict[str, Wav2Vec2ForCTC], decoding: CTCDecoding, val: list[Item], batch_size: int
+    candidates: dict[str, Wav2Vec2ForCTC], decoding: CTCDecoding, val: list[Item], batch_size: int, device: str = "auto"
 ) -> tuple[str, dict[str, float]]:
     """The candidate (e.g. the best checkpoint, the average of the best few) with the lowest greedy val WER,
     all scored by the same pass; ties go to the first. Returns its name and every candidate's val WER."""
     scores: dict[str, float] = {}
     for name, model in candidates.items():
-        log_probs, _ = posteriors(model.eval(), decoding.tokenizer, val, batch_size)
-        scores[name] = error_rates(
-            [(i.id, i.text, hyp) for i, hyp in zip(val, decoding.greedy(log_probs), strict=True)]
-        )["wer"]
+        scores[name] = score(model.eval(), CTCDecoding(decoding.tokenizer), val, batch_size, device=device)["wer"]
         log.info("export candidate %s: val WER %.4f", name, scores[name])
     chosen = min(scores, key=lambda name: scores[name])
     return chosen, {f"export/val_wer_{name.replace(' ', '_')}": wer for name, wer in scores.items()}
 
 
 def test_best(
-    model: Wav2Vec2ForCTC, decoding: CTCDecoding, cfg: DecodeConfig, splits: Splits, folder: Path, batch_size: int
+    model: Wav2Vec2ForCTC,
+    decoding: CTCDecoding,
+    cfg: DecodeConfig,
+    splits: Splits,
+    run: RunFolder,
+    batch_size: int,
+    device: str,
 ) -> dict[str, float]:
     """After fitting: LM weights tuned on val, the test split scored once both ways (``predictions.jsonl``),
     the decoder shipped in ``export/language_model``."""
-    decoding, found = tune_lm(model, decoding, cfg, splits["val"], batch_size, folder)
-    rates = score(model, decoding, splits["test"], batch_size, folder / "predictions.jsonl")
+    decoding, found = tune_lm(model, decoding, cfg, splits["val"], batch_size, run, device)
+    rates = score(model, decoding, splits["test"], batch_size, run.predictions, device)
     results = found | {"test/wer": rates["wer"], "test/cer": rates["cer"]}
     if decoding.beam is not None:
-        decoding.beam.save(folder / "export", lm=str(cfg.lm), val_wer=found.get("lm/val_wer", float("nan")))
+        if decoding.beam.lm is not None:
+            decoding.beam.save(run.export, lm=str(cfg.lm), val_wer=found.get("lm/val_wer", float("nan")))
         results |= {"test/lm_wer": rates["lm_wer"], "test/lm_cer": rates["lm_cer"]}
     return results
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Score ``cfg.model_path`` on ``cfg.split`` of ``cfg.data``, greedy and (where ``cfg.decode`` gives one)
-    with the n-gram LM; writes predictions.jsonl and metrics.json into the evaluation's folder."""
-    folder = Path(cfg.paths.output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Score ``cfg.model_path`` on ``cfg.split`` of ``cfg.data`` on ``cfg.device``, greedy and (where
+    ``cfg.decode`` gives one) with the n-gram LM; writes predictions.jsonl and metrics.json into the
+    evaluation's folder."""
+    run = RunFolder(Path(cfg.paths.output_dir))
+    run.root.mkdir(parents=True, exist_ok=True)
     splits, _ = load_corpus(cfg.data, cfg.seed)
     items = [i for name in ("train", "val", "test") for i in splits[name]] if cfg.split == "all" else splits[cfg.split]
     folder_of_model = model_folder(cfg.model_path)
     model, tokenizer = load_for_inference(folder_of_model or cfg.model_path)
-    decode = DecodeConfig(**OmegaConf.to_container(cfg.decode, resolve=True))
+    decode = DecodeConfig.from_yaml(cfg.decode)
     train_texts = [i.text for i in splits["train"]]
-    decoding = CTCDecoding.from_config(decode, tokenizer, train_texts, model_dir=folder_of_model)
+    lm_dir = folder_of_model or RunFolder.of_checkpoint(Path(cfg.model_path)).export  # a run's .ckpt: its export's
+    decoding = CTCDecoding.from_config(decode, tokenizer, train_texts, model_dir=lm_dir)
     if decoding.beam is None and decode.lm == "auto":
-        log.info("%s has no language_model/: greedy decoding only", cfg.model_path)
-    decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, folder)
-    rates = score(model, decoding, items, cfg.batch_size, folder / "predictions.jsonl") | tuned
+        log.info("%s has no language_model/: greedy decoding only", lm_dir)
+    elif decoding.beam is not None:
+        log.info("decoding with %s", decoding.description)
+    decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, run, cfg.device)
+    rates = score(model, decoding, items, cfg.batch_size, run.predictions, cfg.device) | tuned
     line = f"WER {rates['wer']:.4f} CER {rates['cer']:.4f}"
     if decoding.beam is not None:
         rates |= {"alpha": decoding.beam.settings.alpha, "beta": decoding.beam.settings.beta}
         line += f" greedy; with the n-gram LM WER {rates['lm_wer']:.4f} CER {rates['lm_cer']:.4f}"
-    (folder / "metrics.json").write_text(json.dumps(rates, indent=1))
+    run.write_json("metrics.json", rates)
     print(
         f"\n{cfg.model_path} on {len(items)} utterances ({cfg.split}): {line} "
-        f"RTF {rates['real_time_factor']:.4f}\npredictions: {folder / 'predictions.jsonl'}"
+        f"RTF {rates['real_time_factor']:.4f}\npredictions: {run.predictions}"
     )
     return rates

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import subprocess
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger("vasr")
+CHECKPOINTS = "checkpoints"
 
 
 def launch_id() -> str:
@@ -27,12 +30,16 @@ def launch_id() -> str:
     return datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def global_rank() -> int:
-    """This process's rank as the launchers set it, before any process group exists."""
-    for name in ("RANK", "SLURM_PROCID"):
-        if name in os.environ:
-            return int(os.environ[name])
-    return 0
+def is_writer() -> bool:
+    """Whether this process writes the run's files: global rank 0. The one rank question of vasr, asked of the
+    variables each launcher sets, so it holds before a process group exists and after: torchrun's ``RANK``;
+    Lightning's own launch of extra ranks sets only ``LOCAL_RANK`` and ``NODE_RANK``; ``srun`` sets
+    ``SLURM_PROCID`` (read last: it is also set in a batch script that Lightning itself launches from)."""
+    if "RANK" in os.environ:
+        return int(os.environ["RANK"]) == 0
+    if "LOCAL_RANK" in os.environ or "NODE_RANK" in os.environ:
+        return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+    return int(os.environ.get("SLURM_PROCID", 0)) == 0
 
 
 def precision() -> str:
@@ -47,7 +54,7 @@ def precision() -> str:
 OmegaConf.register_new_resolver("vasr_launch_id", launch_id, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("vasr_precision", precision, use_cache=True, replace=True)
 # Hydra writes its .hydra/ folder from global rank 0 only.
-OmegaConf.register_new_resolver("vasr_rank_zero", lambda value: value if global_rank() == 0 else None, replace=True)
+OmegaConf.register_new_resolver("vasr_rank_zero", lambda value: value if is_writer() else None, replace=True)
 
 
 def pin_run(folder: Path, name: str) -> None:
@@ -56,37 +63,93 @@ def pin_run(folder: Path, name: str) -> None:
     Lightning re-runs the script per extra rank with Hydra overrides that would re-resolve the
     start time and sweep folders; the environment keeps every rank writing into the same place.
     """
-    if global_rank() == 0 and "LOCAL_RANK" not in os.environ:
+    if is_writer() and "LOCAL_RANK" not in os.environ:
         os.environ["VASR_RUN_DIR"] = str(folder)
         os.environ["VASR_RUN_NAME"] = name
 
 
-def open_run(cfg: DictConfig) -> tuple[Path, bool]:
-    """The run's folder, made, with its resolved config and code commit (global rank 0); and whether this
-    process is the one that writes (global rank 0)."""
-    folder = Path(cfg.paths.output_dir)
-    pin_run(folder, str(cfg.run_name))
-    folder.mkdir(parents=True, exist_ok=True)
-    writer = global_rank() == 0
-    if writer:
-        OmegaConf.save(cfg, folder / "config.yaml", resolve=True)
-        (folder / "git_commit.txt").write_text(f"{git_commit()}\n")
-    return folder, writer
+@dataclass(frozen=True)
+class RunFolder:
+    """Every file of a run, named once (the role NeMo's ``exp_manager`` plays). Only the recipe writes here,
+    and only the writer process (:func:`is_writer`); ``text/``, ``data/`` and ``decoding/`` return data."""
 
+    root: Path
 
-def resume_point(cfg: DictConfig, folder: Path) -> str | None:
-    """``ckpt_path=last`` means this run folder's last checkpoint, ``auto`` that one if it exists (a requeued
-    SLURM job); a folder that has one is never trained over from scratch."""
-    path = folder / "checkpoints" / "last.ckpt"
-    if cfg.ckpt_path == "auto":
-        return str(path) if path.exists() else None
-    if cfg.ckpt_path == "last":
-        if not path.exists():
-            raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")
-        return str(path)
-    if cfg.ckpt_path is None and path.exists():
-        raise FileExistsError(f"{folder} holds a trained run: resume it (ckpt_path=last) or give a new run_name")
-    return cfg.ckpt_path
+    @classmethod
+    def open(cls, cfg: DictConfig) -> RunFolder:
+        """The run's folder, made, pinned for the ranks Lightning starts later, with the resolved config and the
+        code's commit (the writer only)."""
+        run = cls(Path(cfg.paths.output_dir))
+        pin_run(run.root, str(cfg.run_name))
+        run.root.mkdir(parents=True, exist_ok=True)
+        if run.is_writer:
+            OmegaConf.save(cfg, run.config, resolve=True)
+            run.write_text("git_commit.txt", f"{git_commit()}\n")
+        return run
+
+    @classmethod
+    def of_checkpoint(cls, path: Path) -> RunFolder:
+        """The run a checkpoint was saved in (``RUN/checkpoints/x.ckpt``), else the checkpoint's own folder."""
+        return cls(path.parent.parent if path.parent.name == CHECKPOINTS else path.parent)
+
+    @property
+    def is_writer(self) -> bool:
+        return is_writer()
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """Written every N steps, at the end and on an exception; what ``ckpt_path=last`` resumes."""
+        return self.checkpoints / "last.ckpt"
+
+    # best checkpoints are best-step1372.ckpt: no '=' that Hydra's override parser would trip on when pasted
+    BEST_CHECKPOINT = "best-step{step}"
+
+    @property
+    def export(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def split(self) -> Path:
+        return self.root / "split"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def predictions(self) -> Path:
+        return self.root / "predictions.jsonl"
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.root / "metrics.csv"
+
+    def write_text(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def write_json(self, name: str, data: object) -> Path:
+        return self.write_text(name, json.dumps(data, ensure_ascii=False, indent=1))
+
+    def resume_point(self, ckpt_path: str | None) -> str | None:
+        """``ckpt_path=last`` means this run's last checkpoint, ``auto`` that one if it exists (a requeued SLURM
+        job); a folder that has one is never trained over from scratch."""
+        path = self.last_checkpoint
+        if ckpt_path == "auto":
+            return str(path) if path.exists() else None
+        if ckpt_path == "last":
+            if not path.exists():
+                raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")
+            return str(path)
+        if ckpt_path is None and path.exists():
+            raise FileExistsError(f"{self.root} holds a trained run: resume it (ckpt_path=last) or give a new run_name")
+        return ckpt_path
 
 
 def record_failure(cfg: DictConfig) -> float:
@@ -98,9 +161,7 @@ def record_failure(cfg: DictConfig) -> float:
     if not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN):
         raise
     trace = traceback.format_exc()
-    folder = Path(cfg.paths.output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "failed.txt").write_text(trace.strip().splitlines()[-1] + "\n" + trace)
+    RunFolder(Path(cfg.paths.output_dir)).write_text("failed.txt", trace.strip().splitlines()[-1] + "\n" + trace)
     log.exception("job %s failed; the sweep goes on", cfg.run_name)
     return float("inf")
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+
+
+def one_line_per_message() -> None:
+    """Lightning's messages once: the ``lightning`` package prints them through a console handler of its own and
+    also hands them to the root logger (Hydra's console and ``train.log``); the root's handlers stay."""
+    if logging.getLogger().handlers:
+        logging.getLogger("lightning").handlers.clear()
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:

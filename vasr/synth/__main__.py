@@ -8,7 +8,7 @@ from vasr.synth.corpus import TEXT_KINDS, write_corpus
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vasr.synth", description=__doc__)
+    parser = argparse.ArgumentParser(prog="vasr-synth", description=__doc__)
     parser.add_argument("--out", required=True, help="folder for manifest.jsonl and audio/")
     parser.add_argument("--num", type=int, default=3000, help="number of utterances")
     parser.add_argument("--seed", type=int, default=0)

@@ -108,10 +108,9 @@ def run_vocab(
     strategy: VocabStrategy,
     splits: Mapping[str, Sequence],
     pretrained_vocab: Mapping[str, int] | None,
-    folder: Path | None,
-) -> dict[str, int]:
-    """A run's vocabulary from its training split; coverage of val/test logged and, with ``folder``, written
-    (``vocab.json``, ``vocab_coverage.json``). ``union`` without a pretrained tokenizer falls back to ``corpus``."""
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """A run's vocabulary from its training split, and the characters of val/test it lacks with their counts
+    (logged). ``union`` without a pretrained tokenizer falls back to ``corpus``."""
     if strategy == "union" and pretrained_vocab is None:
         log.warning("vocab=union without a pretrained tokenizer: using the training split's characters only")
         strategy = "corpus"
@@ -120,10 +119,7 @@ def run_vocab(
     for name, missing in coverage.items():
         if missing:
             log.warning("%s text has characters the vocabulary lacks (decoded as [UNK]): %s", name, missing)
-    if folder is not None:
-        save_vocab(vocab, folder)
-        (folder / "vocab_coverage.json").write_text(json.dumps(coverage, ensure_ascii=False, indent=1))
-    return vocab
+    return vocab, coverage
 
 
 def tokenizer_for(vocab: Mapping[str, int]) -> Wav2Vec2CTCTokenizer:

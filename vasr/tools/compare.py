@@ -1,8 +1,9 @@
 """Side-by-side comparison of runs from their run folders alone (no network, no W&B account).
 
-``python -m vasr.tools.compare RUNS_OR_SWEEP_DIR [--out DIR]`` writes ``comparison.md``,
-``comparison.csv`` and ``val_wer.png``: one row per run with its final metrics and the
-hyper-parameters that differ between runs, failed runs included.
+``vasr-compare RUNS_OR_SWEEP_DIR [--out DIR]`` writes ``comparison.md``, ``comparison.csv`` and
+``val_wer.png``: one row per run with every metric its ``results.json`` holds and every setting of its
+resolved config that differs between the runs (a sweep's varied keys whatever they are), failed runs
+included.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from vasr.recipe.plots import read_metrics  # noqa: E402
 
-SHOWN = ("model.name", "model.pretrained", "model.optimizer.lr", "vocab.strategy", "data.numbers", "seed")
-METRICS = ("val/wer", "test/wer", "test/cer")
+FIRST = ("val/wer", "test/wer", "test/lm_wer", "test/cer", "test/lm_cer")  # the figures people look for first
+PER_RUN = ("run_name", "paths.", "hydra.", "callbacks.", "logger.")  # differ by construction: not settings
 
 
 def find_runs(root: Path) -> list[Path]:
@@ -29,21 +30,25 @@ def find_runs(root: Path) -> list[Path]:
     return sorted({p.parent for p in root.rglob("config.yaml") if p.parent.name != ".hydra"})
 
 
-def summarise(folder: Path) -> dict:
-    """One row: chosen hyper-parameters, final metrics, status."""
-    cfg = OmegaConf.load(folder / "config.yaml")
+def flatten(node, prefix: str = "") -> dict[str, object]:
+    """A config tree as ``{"a.b.c": value}``."""
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in flatten(value, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): str(node) if isinstance(node, list) else node}
+
+
+def summarise(folder: Path) -> tuple[dict, dict]:
+    """A run's settings (flattened resolved config), and its row: metrics and status."""
+    settings = flatten(OmegaConf.to_container(OmegaConf.load(folder / "config.yaml")))
     row: dict = {"run": folder.name}
-    for key in SHOWN:
-        row[key] = OmegaConf.select(cfg, key)
     results = folder / "results.json"
     failure = folder / "failed.txt"
     if results.exists():
-        values = json.loads(results.read_text())
-        row |= {key: values.get(key) for key in METRICS}
+        row |= {k: v for k, v in json.loads(results.read_text()).items() if isinstance(v, float)}
         row["status"] = "done"
     else:
         row["status"] = "failed: " + failure.read_text().splitlines()[0] if failure.exists() else "unfinished"
-    return row
+    return settings, row
 
 
 def write_comparison(root: str | Path, out: str | Path | None = None) -> list[dict]:
@@ -54,9 +59,13 @@ def write_comparison(root: str | Path, out: str | Path | None = None) -> list[di
     runs = find_runs(root)
     if not runs:
         raise FileNotFoundError(f"no run folders (with config.yaml) under {root}")
-    rows = [summarise(folder) for folder in runs]
-    varying = [k for k in SHOWN if len({str(r[k]) for r in rows}) > 1] or list(SHOWN[:1])
-    columns = ["run", *varying, *METRICS, "status"]
+    summaries = [summarise(folder) for folder in runs]
+    keys = sorted({k for settings, _ in summaries for k in settings if not k.startswith(PER_RUN)})
+    varying = [k for k in keys if len({str(settings.get(k)) for settings, _ in summaries}) > 1] or ["model.name"]
+    rows = [row | {k: settings.get(k) for k in varying} for settings, row in summaries]
+    metrics = sorted({k for row in rows for k in row if "/" in k or k.endswith("_seconds")} - set(FIRST) - set(varying))
+    present = [k for k in FIRST if any(k in row for row in rows)]
+    columns = ["run", *varying, *present, *metrics, "status"]
     rows.sort(key=lambda r: (r.get("val/wer") is None, r.get("val/wer") or 0.0))
     with (out / "comparison.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, columns, extrasaction="ignore")
@@ -84,7 +93,7 @@ def _cell(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vasr.tools.compare", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="vasr-compare", description=__doc__.split("\n")[0])
     parser.add_argument("root", help="a sweep folder (runs/train/sweep-...) or any folder of run folders")
     parser.add_argument("--out", default=None, help="where to write the table and plot (default: root)")
     args = parser.parse_args(argv)

@@ -14,6 +14,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from vasr.recipe.plots import read_metrics
+from vasr.recipe.run_folder import RunFolder
 from vasr.text.syllables import inventory
 
 CARD = """---
@@ -105,7 +106,9 @@ def model_card(run: Path, name: str, machine: str) -> str:
         hidden=architecture.hidden_size,
         vocab_size=len(vocab),
         steps=int(results["steps"]),
-        best_step=max(int(p.stem.split("=")[1]) for p in (run / "checkpoints").glob("best-step=*.ckpt")),
+        best_step=max(
+            int(p.stem.removeprefix("best-step")) for p in RunFolder(run).checkpoints.glob("best-step*.ckpt")
+        ),
         lr=cfg.model.optimizer.lr,
         schedule=cfg.model.scheduler.name,
         warmup=cfg.model.scheduler.num_warmup_steps,
@@ -132,7 +135,7 @@ def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores") -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vasr.tools.publish", description=__doc__)
+    parser = argparse.ArgumentParser(prog="vasr-publish", description=__doc__)
     parser.add_argument("run", help="a finished run folder (runs/train/NAME)")
     parser.add_argument("dest", help="the folder to write, e.g. vasr/assets/vasr-tiny-vi")
     parser.add_argument("--machine", default="2 CPU cores", help="what it trained on, for the card")
