@@ -38,19 +38,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent))
+import lightning as L
+import torch
+import transformers
+from hydra import compose, initialize_config_dir
+from throughput import run_reference, run_vasr
+from transformers import Wav2Vec2ForCTC
 
-import lightning as L  # noqa: E402
-import torch  # noqa: E402
-import transformers  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-from throughput import run_reference, run_vasr  # noqa: E402
-from transformers import Wav2Vec2ForCTC  # noqa: E402
-
-from vasr.data.audio import SAMPLE_RATE  # noqa: E402
-from vasr.data.manifest import read_manifest  # noqa: E402
-from vasr.model.build import build_from_config, compile_blocks  # noqa: E402
-from vasr.text.vocab import PAD, build_vocab, tokenizer_for  # noqa: E402
+from vasr.data.audio import SAMPLE_RATE
+from vasr.data.manifest import read_manifest
+from vasr.model.build import build_from_config, compile_blocks
+from vasr.text.vocab import PAD, build_vocab, tokenizer_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}

@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+import torch
+from common import demo_durations, real_shaped_durations
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
-import torch  # noqa: E402
-from common import demo_durations, real_shaped_durations  # noqa: E402
-from transformers.trainer_pt_utils import LengthGroupedSampler  # noqa: E402
-
-from vasr.augment import Augmentation  # noqa: E402
-from vasr.data.audio import SAMPLE_RATE  # noqa: E402
-from vasr.data.sampler import BucketBatchSampler, padded_seconds  # noqa: E402
+from vasr.augment import Augmentation
+from vasr.data.audio import SAMPLE_RATE
+from vasr.data.sampler import BucketBatchSampler, padded_seconds
 
 PAD_TO = 0.125  # conf/data/demo.yaml
 GPU_BATCHING = {"max_seconds": 200.0, "pad_to": PAD_TO}

@@ -14,7 +14,9 @@ from vasr.data.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
 from vasr.decoding.ctc import greedy_transcripts
 from vasr.infer.posteriors import posteriors
-from vasr.infer.transcribe import main
+from vasr.infer.subtitles import render
+from vasr.infer.transcribe import main, speaks_numbers
+from vasr.infer.transcriber import Transcript, Word
 from vasr.model.export import load_for_inference
 
 MODEL = str(ASSETS / "vasr-tiny-vi")
@@ -48,7 +50,8 @@ def recordings(corpus, tmp_path_factory):
 def test_three_transcripts_two_named_errors_and_the_exit_status(recordings, tmp_path):
     folder, items, parts = recordings
     out = tmp_path / "out.jsonl"
-    assert main([MODEL, str(folder), "--out", str(out), "--chunk-seconds", "10", "--context-seconds", "2"]) == 2
+    command = [MODEL, str(folder), "--out", str(out), "--chunk-seconds", "10", "--context-seconds", "2", "--no-itn"]
+    assert main(command) == 2
     rows = {json.loads(line)["file"].split("/")[-1]: json.loads(line) for line in out.read_text().splitlines()}
     assert set(rows) == {"a_mono16k.wav", "b_stereo44k.wav", "c_long.wav", "d_empty.wav", "e_not_audio.wav"}
     assert "error" in rows["d_empty.wav"] and "error" in rows["e_not_audio.wav"]
@@ -67,7 +70,7 @@ def test_three_transcripts_two_named_errors_and_the_exit_status(recordings, tmp_
     assert " ".join(w["word"] for w in long["words"]) == long["text"]
 
     one_by_one = tmp_path / "parts.jsonl"
-    main([MODEL, *[p.path for p in parts], "--out", str(one_by_one)])
+    main([MODEL, *[p.path for p in parts], "--out", str(one_by_one), "--no-itn"])
     hyps = [json.loads(line)["text"] for line in one_by_one.read_text().splitlines()]
     references = [p.text for p in parts]
     mean_of_parts = np.mean([jiwer.wer(ref, hyp) for ref, hyp in zip(references, hyps, strict=True)])
@@ -90,3 +93,39 @@ def test_srt_output_parses(recordings, tmp_path):
         assert previous <= start <= end
         previous = end
     assert len(blocks) > 5
+
+
+def test_the_written_form_keeps_a_number_in_one_word_and_one_cue():
+    spoken = ["tăng", "lên", "bảy", "mươi", "ba", "phần", "trăm", "nhé"]
+    words = [Word(w, round(0.3 * i, 3), round(0.3 * i + 0.2, 3)) for i, w in enumerate(spoken)]
+    written = Transcript("x.wav", " ".join(spoken), 3.0, words).written()
+    assert written.text == "tăng lên 73% nhé"
+    assert written.words[2] == Word("73%", 0.6, 2.0)  # from "bảy" starting to "trăm" ending
+    assert render(written, "srt").splitlines()[2] == "tăng lên 73% nhé"
+    assert speaks_numbers(load_for_inference(MODEL)[1].get_vocab())  # the shipped model: ITN on by default
+
+
+def test_missing_things_and_bad_lines_are_named_and_the_rest_go_on(recordings, tmp_path):
+    folder, _, _ = recordings
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"file": str(folder / "a_mono16k.wav")}) + "\n{not json\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main([MODEL, str(manifest), str(tmp_path / "gone.wav"), "--out", str(out)]) == 2
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "text" in rows[0] and rows[1]["file"].endswith("m.jsonl:2") and "not JSON" in rows[1]["error"]
+    assert "no such file" in rows[2]["error"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([MODEL, str(empty)]) == 2  # nothing to transcribe: said, not "0 transcribed"
+    assert main([str(tmp_path / "no-model"), str(folder / "a_mono16k.wav")]) == 2
+
+
+def test_several_recordings_get_one_subtitle_file_each(recordings, tmp_path):
+    folder, _, _ = recordings
+    files = [str(folder / "a_mono16k.wav"), str(folder / "b_stereo44k.wav")]
+    assert main([MODEL, *files, "--format", "vtt", "--out", str(tmp_path / "subs")]) == 0
+    assert sorted(p.name for p in (tmp_path / "subs").iterdir()) == ["a_mono16k.vtt", "b_stereo44k.vtt"]
+    with pytest.raises(SystemExit):
+        main([MODEL, *files, "--format", "srt"])  # several timelines into one stream: refused
+    with pytest.raises(SystemExit):
+        main([MODEL, files[0], "--greedy", "--hotword", "quạt"])  # greedy has no beam to bias

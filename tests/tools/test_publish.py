@@ -53,3 +53,21 @@ def test_card_holds_the_runs_own_figures(run, tmp_path):
 def test_unfinished_run_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="has not finished"):
         publish(tmp_path, tmp_path / "dest")
+
+
+def test_a_fine_tuning_run_gets_a_card_naming_its_base_and_both_decodings(run, tmp_path):
+    cfg = OmegaConf.load(run / "config.yaml")
+    cfg.model.pretrained, cfg.model.freeze_feature_encoder, cfg.vocab = "owner/base-vi", True, {"strategy": "union"}
+    cfg.data.manifest = "/data/train.jsonl"
+    cfg.augment = {"speeds": [0.9, 1.0, 1.1], "reverb": {"p": 0.3}, "noise": {"p": 0.3}}
+    OmegaConf.save(cfg, run / "config.yaml")
+    results = json.loads((run / "results.json").read_text()) | {"test/lm_wer": 0.0275, "test/lm_cer": 0.0101}
+    (run / "results.json").write_text(json.dumps(results))
+    (run / "export" / "language_model").mkdir()
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "overrides.yaml").write_text("- model=nguyenvulebinh\n- data=soict\n")
+    card = (publish(run, tmp_path / "assets" / "tuned") / "README.md").read_text(encoding="utf-8")
+    assert "base_model: owner/base-vi" in card and "fine-tuned by vasr from `owner/base-vi`" in card
+    assert "| greedy | 43.2% | 12.3% |" in card and "| beam search + n-gram LM | 2.8% | 1.0% |" in card
+    assert "ships its n-gram LM" in card and "speeds [0.9, 1.0, 1.1], rooms p 0.3, noise p 0.3" in card
+    assert "python train.py model=nguyenvulebinh data=soict" in card and "`/data/train.jsonl`" in card

@@ -2,7 +2,8 @@
 
 MODEL: an export folder (train.py's ``export/``), a ``.ckpt`` or a hub id. AUDIO: files, folders
 (searched for audio files) or JSONL manifests (their ``file`` entries, relative to ``--audio-dir``,
-by default the manifest's folder). One JSON line per file, ``{file, text, duration, words: [{word,
+by default the manifest's folder). Spoken numbers are written as digits (``--itn``, on by default for models
+trained on spoken numbers), word times kept. One JSON line per file, ``{file, text, duration, words: [{word,
 start, end}]}``; a file (or manifest line) that cannot be read gets ``{file, error}`` and the rest go on;
 the exit status is the number of failures. Subtitles: one .srt/.vtt per audio file (``--out`` a file for
 one recording, a folder for several). Decoding is beam search with the model folder's n-gram
@@ -114,6 +115,13 @@ def parser() -> argparse.ArgumentParser:
     )
     found.add_argument("--batch-size", type=int, default=8, help="chunks per forward pass (%(default)s)")
     found.add_argument("--device", default="auto", help="auto (the GPU if there is one), cpu, cuda (%(default)s)")
+    found.add_argument(
+        "--itn",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="numbers written as digits (73%%, 3 giờ 10 phút); default: on when the model cannot write digits, "
+        "i.e. was trained on spoken numbers",
+    )
     return found
 
 
@@ -122,6 +130,12 @@ def subtitle_path(out: str | None, audio: Path, kind: str, several: bool) -> Pat
     if out is None:
         return None
     return Path(out) / f"{audio.stem}.{kind}" if several else Path(out)
+
+
+def speaks_numbers(vocab: dict[str, int]) -> bool:
+    """A model whose vocabulary has no digit says its numbers in words (it was trained with
+    ``data.numbers=verbalize``): its transcripts get the ITN by default."""
+    return not any(character.isdigit() for token in vocab for character in token)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, OSError) as error:
         console.print(f"[red]{args.model}: {error}")
         return 2
+    itn = args.itn if args.itn is not None else speaks_numbers(transcriber.decoding.tokenizer.get_vocab())
     done: list[Transcript] = []
     failed = 0
     out = open(args.out, "w", encoding="utf-8") if args.out and args.format == "jsonl" else sys.stdout  # noqa: SIM115
@@ -154,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                 if source.error is not None:
                     raise ValueError(source.error)
                 transcript = transcriber(source.path)
+                if itn:
+                    transcript = transcript.written()
             except Exception as error:  # one unreadable file must not stop the others
                 failed += 1
                 message = f"{type(error).__name__}: {error}".strip()

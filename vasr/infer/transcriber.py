@@ -23,6 +23,7 @@ from vasr.data.audio import SAMPLE_RATE, standardize, to_mono
 from vasr.data.collate import CTCCollator, Example
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs, uses_attention_mask
 from vasr.infer.posteriors import resolve_device
+from vasr.text.itn import written_spans
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,15 @@ class Transcript:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def written(self) -> Transcript:
+        """The transcript with its spoken numbers written (:mod:`vasr.text.itn`): a number's words become one
+        word from the first one's start to the last one's end, so a subtitle cue never cuts a number."""
+        words = [
+            Word(text, self.words[start].start, self.words[end - 1].end)
+            for start, end, text in written_spans([w.word for w in self.words])
+        ]
+        return Transcript(self.file, " ".join(w.word for w in words), self.duration, words)
 
 
 @dataclass(frozen=True)

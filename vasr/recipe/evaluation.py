@@ -21,7 +21,10 @@ from vasr.decoding.metrics import error_rates
 from vasr.decoding.tune import tune
 from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_for_inference, model_folder
+from vasr.recipe.nlu import READING_NAMES, score_readings, slu_results
 from vasr.recipe.run_folder import RunFolder
+from vasr.slu.data import read_examples
+from vasr.slu.model import NluModel
 
 log = logging.getLogger("vasr")
 
@@ -148,9 +151,28 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if decoding.beam is not None:
         rates |= {"alpha": decoding.beam.settings.alpha, "beta": decoding.beam.settings.beta}
         line += f" greedy; with the n-gram LM WER {rates['lm_wer']:.4f} CER {rates['lm_cer']:.4f}"
+    understood = understand_items(cfg, items, run) if cfg.get("nlu_path") else {}
+    rates |= slu_results(understood)
     run.write_json("metrics.json", rates)
     print(
         f"\n{cfg.model_path} on {len(items)} utterances ({cfg.split}): {line} "
         f"RTF {rates['real_time_factor']:.4f}\npredictions: {run.predictions}"
     )
+    for reading, scores in understood.items():
+        print(
+            f"SLU from {READING_NAMES[reading]}: intent accuracy {scores['intent_accuracy']:.1%}, "
+            f"entity F1 {scores['entity']['f1']:.1%}, SLU-F1 {scores['slu_f1']:.1%}"
+        )
     return rates
+
+
+def understand_items(cfg: DictConfig, items: list[Item], run: RunFolder) -> dict[str, dict]:
+    """SLU scores of ``items`` with the NLU model ``cfg.nlu_path``, from gold text and the ASR's transcripts."""
+    examples, skipped = read_examples(cfg.data.manifest, skip_bad=cfg.data.skip_bad)
+    chosen = [examples[item.id] for item in items if item.id in examples]
+    if not chosen:
+        log.warning("%s has no intents and entities for these utterances: no SLU scores", cfg.data.manifest)
+        return {}
+    scores = score_readings(NluModel.load(cfg.nlu_path), chosen, run.predictions)
+    run.write_json("slu_scores.json", scores)
+    return scores

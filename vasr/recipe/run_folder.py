@@ -113,6 +113,11 @@ class RunFolder:
         return self.root / "export"
 
     @property
+    def nlu(self) -> Path:
+        """The run's NLU model folder (``vasr.slu.model.NluModel``) and its metrics.csv."""
+        return self.root / "nlu"
+
+    @property
     def split(self) -> Path:
         return self.root / "split"
 

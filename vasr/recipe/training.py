@@ -19,6 +19,7 @@ from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.recipe.evaluation import choose_export, score, test_best
+from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
 from vasr.recipe.run_folder import RunFolder, record_failure, unpin_run
 from vasr.recipe.trainer import build_trainer, one_line_per_message
@@ -64,8 +65,23 @@ def train(cfg: DictConfig) -> dict[str, float]:
         export_folder(model, tokenizer, run.export)
         if cfg.test_after_fit and splits["test"]:
             results |= test_best(model.eval(), module.decoding, decode, splits, run, batch, cfg.device)
+        if cfg.get("nlu"):
+            results |= understand(cfg, splits, run)
         report(results, module, trainer, run, best)
     return results
+
+
+def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, float]:
+    """The NLU step: train the joint model on the corpus's annotations, score the test split's frames from gold
+    text and from the ASR's transcripts (``slu_scores.json``); nothing when the corpus has no SLU fields."""
+    examples = corpus_examples(cfg.data, splits)
+    if examples is None or not examples["train"]:
+        log.info("the corpus has no intents and entities: no NLU model trained")
+        return {}
+    nlu = train_nlu(cfg.nlu, examples, run, cfg.seed)
+    scores = score_readings(nlu, examples["test"], run.predictions)
+    run.write_json("slu_scores.json", scores)
+    return slu_results(scores)
 
 
 def score_before(cfg: DictConfig, module, splits: Splits, run: RunFolder, batch_size: int) -> dict[str, float]:
@@ -139,6 +155,15 @@ def summary(results: dict[str, float], run: RunFolder, best_path: str) -> str:
         f"score it:      vasr-evaluate model_path={run.export}",
         f"transcribe:    vasr-transcribe {run.export} AUDIO...",
     ]
+    readings = sorted({key.split("/")[1] for key in results if key.startswith("slu/")}, key=list(READINGS).index)
+    if readings:
+        lines.append(f"understand:    vasr-slu {run.export} {run.nlu} AUDIO...")
+        lines.append("test SLU (intent accuracy / entity F1 / SLU-F1):")
+    for reading in readings:
+        figures = " / ".join(
+            f"{results[f'slu/{reading}/{name}']:.1%}" for name in ("intent_accuracy", "entity_f1", "slu_f1")
+        )
+        lines.append(f"  {READING_NAMES[reading]}: {figures}")
     return "\n".join(lines)
 
 

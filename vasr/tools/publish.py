@@ -1,7 +1,9 @@
-"""``python -m vasr.tools.publish RUN_DIR DEST``: a run's exported model as a shippable folder with a model card.
+"""``vasr-publish RUN_DIR DEST``: a run's exported model as a shippable folder with a model card.
 
-The card is written from the run's own files (resolved config, split, results), so every
-figure in it is the one that run measured.
+The card is written from the run's own files (resolved config, split, results, the command's overrides),
+so every figure in it is the one that run measured: a from-scratch pretraining run (``experiment=
+pretrain_base``, vasr's shipped base) gets the card of a pretrained model, a fine-tuning run one that
+names its base checkpoint, its corpus and its scores with and without the n-gram LM.
 """
 
 from __future__ import annotations
@@ -60,7 +62,40 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
 ## Reproduce
 ```bash
 python train.py experiment=pretrain_base            # writes runs/train/pretrain_base
-python -m vasr.tools.publish runs/train/pretrain_base vasr/assets/{name}
+vasr-publish runs/train/pretrain_base vasr/assets/{name}
+```
+"""
+
+
+FINE_TUNED_CARD = """---
+language: vi
+library_name: transformers
+pipeline_tag: automatic-speech-recognition
+tags: [wav2vec2, ctc, vasr]
+base_model: {base}
+---
+# {name}
+
+A wav2vec 2.0 CTC model fine-tuned by vasr from `{base}`: {parameters:,} parameters, {vocab_size} output
+tokens (`vocab={vocab}`). {decoder}
+
+## Data
+- {utterances:,} utterances ({hours:.1f} h) of `{manifest}`: {split_sizes}, seeded split (seed {seed}).
+- Augmentation of the training audio: {augment}.
+
+## Training
+- {steps:,} optimizer steps, AdamW lr {lr}, schedule `{schedule}`, feature encoder
+  {encoder}; {minutes:.0f} minutes of fitting on {machine}.
+- Validation WER / CER by step: {curve}.
+
+## Results (its held-out test split, {test_size} utterances)
+| decoding | WER | CER |
+|---|---|---|
+{result_rows}
+
+## Reproduce
+```bash
+python train.py {overrides}
 ```
 """
 
@@ -78,14 +113,65 @@ def validation_curve(metrics_csv: Path) -> str:
     return "; ".join(f"{int(step) + 1:,}: {w:.1%} / {cer[step]:.1%}" for step, w in sorted(wer.items())) or "none"
 
 
-def model_card(run: Path, name: str, machine: str) -> str:
-    """The card's text from the run folder's config, split and results."""
-    cfg = OmegaConf.load(run / "config.yaml")
-    results = json.loads((run / "results.json").read_text())
-    split = {
-        part: [json.loads(line) for line in (run / "split" / f"{part}.jsonl").read_text(encoding="utf-8").splitlines()]
+def read_split(run: Path) -> dict[str, list[dict]]:
+    folder = RunFolder(run).split
+    return {
+        part: [json.loads(line) for line in (folder / f"{part}.jsonl").read_text(encoding="utf-8").splitlines()]
         for part in ("train", "val", "test")
     }
+
+
+def fine_tuned_card(run: Path, name: str, machine: str) -> str:
+    """The card of a fine-tuning run: base checkpoint, corpus, augmentation, schedule, greedy and LM scores."""
+    cfg = OmegaConf.load(RunFolder(run).config)
+    results = json.loads((run / "results.json").read_text())
+    split = read_split(run)
+    rows = [f"| greedy | {results['test/wer']:.1%} | {results['test/cer']:.1%} |"]
+    if "test/lm_wer" in results:
+        rows.append(f"| beam search + n-gram LM | {results['test/lm_wer']:.1%} | {results['test/lm_cer']:.1%} |")
+    has_lm = (RunFolder(run).export / "language_model").is_dir()
+    overrides = run / ".hydra" / "overrides.yaml"
+    augment = cfg.get("augment")
+    return FINE_TUNED_CARD.format(
+        name=name,
+        base=cfg.model.pretrained,
+        parameters=parameter_count(RunFolder(run).export),
+        vocab_size=len(json.loads((run / "vocab.json").read_text(encoding="utf-8"))),
+        vocab=cfg.vocab.strategy,
+        decoder="It ships its n-gram LM and tuned weights in `language_model/` (pyctcdecode's layout)."
+        if has_lm
+        else "Greedy decoding (no language model shipped).",
+        utterances=sum(len(items) for items in split.values()),
+        hours=sum(item["duration"] for items in split.values() for item in items) / 3600,
+        manifest=cfg.data.manifest,
+        split_sizes=", ".join(f"{len(items):,} {part}" for part, items in split.items()),
+        seed=cfg.seed,
+        augment=(
+            f"speeds {list(augment.speeds)}, rooms p {augment.reverb.p if augment.get('reverb') else 0}, "
+            f"noise p {augment.noise.p if augment.get('noise') else 0}"
+            if augment
+            else "none"
+        ),
+        steps=int(results["steps"]),
+        lr=cfg.model.optimizer.lr,
+        schedule=cfg.model.scheduler.get("name") or cfg.model.scheduler._target_,
+        encoder="frozen" if cfg.model.freeze_feature_encoder else "trained",
+        minutes=results["fit_seconds"] / 60,
+        machine=machine,
+        curve=validation_curve(RunFolder(run).metrics_csv),
+        test_size=len(split["test"]),
+        result_rows="\n".join(rows),
+        overrides=" ".join(OmegaConf.load(overrides)) if overrides.exists() else "",
+    )
+
+
+def model_card(run: Path, name: str, machine: str) -> str:
+    """The card's text from the run folder's config, split and results."""
+    cfg = OmegaConf.load(RunFolder(run).config)
+    if cfg.model.get("pretrained"):
+        return fine_tuned_card(run, name, machine)
+    results = json.loads((run / "results.json").read_text())
+    split = read_split(run)
     found = inventory(item["sentence"] for item in split["train"])
     architecture = cfg.model.architecture
     vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
@@ -115,7 +201,7 @@ def model_card(run: Path, name: str, machine: str) -> str:
         max_seconds=cfg.data.loader.max_seconds,
         minutes=results["fit_seconds"] / 60,
         machine=machine,
-        curve=validation_curve(run / "metrics.csv"),
+        curve=validation_curve(RunFolder(run).metrics_csv),
         test_size=len(split["test"]),
         wer=results["test/wer"],
         cer=results["test/cer"],
@@ -125,11 +211,12 @@ def model_card(run: Path, name: str, machine: str) -> str:
 def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores") -> Path:
     """Copy ``RUN/export`` (model, processor, vocab.json) to ``dest`` and write its README.md model card."""
     run, dest = Path(run), Path(dest)
-    if not (run / "export").is_dir():
-        raise FileNotFoundError(f"{run / 'export'} not found: the run has not finished (no exported model yet)")
+    export = RunFolder(run).export
+    if not export.is_dir():
+        raise FileNotFoundError(f"{export} not found: the run has not finished (no exported model yet)")
     card = model_card(run, dest.name, machine)
     shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(run / "export", dest)
+    shutil.copytree(export, dest)
     (dest / "README.md").write_text(card, encoding="utf-8")
     return dest
 
