@@ -13,6 +13,7 @@ with voices drawn from another seed.
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,48 +25,89 @@ from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_for_inference
 from vasr.synth import write_corpus
 
-SENTENCES = (
-    "nhà mình tối quá bật giúp cái đèn phòng khách đi",
-    "tắt hết đèn trong phòng ngủ cho em nhé",
-    "em ơi cho cái quạt trần quay chậm lại một chút",
-    "điều hòa phòng làm việc lạnh quá tăng lên 26 độ đi",
-    "mở rèm cửa sổ ra cho nắng vào",
-    "làm ơn khóa cửa chính lại giúp tôi",
-    "tivi to quá vặn nhỏ tiếng xuống một chút",
-    "hẹn giờ tắt bình nóng lạnh sau 30 phút nữa",
-    "bây giờ bật máy lọc không khí trong phòng con",
-    "đèn bàn học sáng quá giảm bớt độ sáng đi",
-    "tôi sắp đi ngủ rồi chuyển sang chế độ ban đêm",
-    "đóng cổng lại giúp anh với",
-    "máy giặt chạy xong rồi thì tắt nó đi",
-    "6 giờ sáng mai nhớ bật đèn hành lang lên",
-    "cho nồi cơm điện nấu lúc 5 giờ chiều",
-    "phòng bếp nóng quá mở quạt hút mùi lên",
-    "tăng âm lượng loa ngoài phòng khách lên mức 7",
-    "cả nhà ra ngoài rồi tắt toàn bộ thiết bị giúp tôi",
-    "để điều hòa ở 24 độ trong một tiếng thôi",
-    "bật đèn ngủ trong phòng bé lên",
-    "giảm nhiệt độ bình nóng lạnh xuống 40 độ",
-    "kéo rèm phòng ngủ lại đi trời nắng quá",
-    "mở loa ở ban công cho tôi nghe nhạc",
-    "tắt quạt ở phòng ăn sau 15 phút",
-    "hủy chế độ tiệc tùng đi khách về hết rồi",
-    "kích hoạt chế độ đi vắng lúc 8 giờ tối",
-    "làm ấm phòng tắm lên một chút trước khi tôi tắm",
-    "bật máy sưởi ở phòng ông bà lên mức 3",
-    "đèn ngoài sân còn sáng không tắt đi cho đỡ tốn điện",
-    "mở cửa ga ra để anh đưa xe vào",
-    "trời oi quá bật điều hòa phòng ngủ giúp chị",
-    "chỉnh đèn phòng đọc sách tối đi một nửa",
-    "quạt đứng ở phòng khách quay nhanh hơn được không",
-    "nhờ tắt giúp cái bình nóng lạnh trong nhà tắm",
-    "đến 10 giờ đêm thì tự động tắt tivi nhé",
-    "bật chế độ xem phim ở phòng khách lên",
-    "giảm âm lượng cái loa trong bếp xuống mức 2",
-    "mở cửa sổ phòng làm việc cho thoáng",
-    "máy hút bụi dọn phòng khách trong 20 phút",
-    "tắt đèn cầu thang đi nhé không ai dùng nữa",
+# Intent and annotated sentence of each request, written by hand in the SoICT schema (bench/slu.py scores them).
+PHRASINGS = (
+    ("bật thiết bị", "nhà mình tối quá [ command : bật ] giúp cái [ device : đèn ] [ location : phòng khách ] đi"),
+    ("tắt thiết bị", "[ command : tắt ] hết [ device : đèn ] trong [ location : phòng ngủ ] cho em nhé"),
+    (
+        "giảm mức độ của thiết bị",
+        "em ơi cho cái [ device : quạt trần ] [ command : quay chậm lại ] [ changing value : một chút ]",
+    ),
+    (
+        "tăng nhiệt độ của thiết bị",
+        "[ device : điều hòa ] [ location : phòng làm việc ] lạnh quá [ command : tăng ] lên [ target number : 26 độ ] đi",
+    ),
+    ("mở thiết bị", "[ command : mở ] [ device : rèm cửa sổ ] ra cho nắng vào"),
+    ("đóng thiết bị", "làm ơn [ command : khóa ] [ device : cửa chính ] lại giúp tôi"),
+    (
+        "giảm âm lượng của thiết bị",
+        "[ device : tivi ] to quá [ command : vặn nhỏ ] tiếng xuống [ changing value : một chút ]",
+    ),
+    ("tắt thiết bị", "hẹn giờ [ command : tắt ] [ device : bình nóng lạnh ] sau [ duration : 30 phút ] nữa"),
+    ("bật thiết bị", "bây giờ [ command : bật ] [ device : máy lọc không khí ] trong [ location : phòng con ]"),
+    ("giảm độ sáng của thiết bị", "[ device : đèn bàn học ] sáng quá [ command : giảm bớt độ sáng ] đi"),
+    ("kích hoạt cảnh", "tôi sắp đi ngủ rồi [ command : chuyển sang ] chế độ [ scene : ban đêm ]"),
+    ("đóng thiết bị", "[ command : đóng ] [ device : cổng ] lại giúp anh với"),
+    ("tắt thiết bị", "[ device : máy giặt ] chạy xong rồi thì [ command : tắt ] nó đi"),
+    (
+        "bật thiết bị",
+        "[ time at : 6 giờ sáng ] mai nhớ [ command : bật ] [ device : đèn ] [ location : hành lang ] lên",
+    ),
+    ("bật thiết bị", "cho [ device : nồi cơm điện ] [ command : nấu ] lúc [ time at : 5 giờ chiều ]"),
+    ("bật thiết bị", "[ location : phòng bếp ] nóng quá [ command : mở ] [ device : quạt hút mùi ] lên"),
+    (
+        "tăng âm lượng của thiết bị",
+        "[ command : tăng âm lượng ] [ device : loa ] ngoài [ location : phòng khách ] lên [ target number : mức 7 ]",
+    ),
+    ("tắt thiết bị", "cả nhà ra ngoài rồi [ command : tắt ] toàn bộ [ device : thiết bị ] giúp tôi"),
+    (
+        "giảm nhiệt độ của thiết bị",
+        "[ command : để ] [ device : điều hòa ] ở [ target number : 24 độ ] trong [ duration : một tiếng ] thôi",
+    ),
+    ("bật thiết bị", "[ command : bật ] [ device : đèn ngủ ] trong [ location : phòng bé ] lên"),
+    (
+        "giảm nhiệt độ của thiết bị",
+        "[ command : giảm nhiệt độ ] [ device : bình nóng lạnh ] xuống [ target number : 40 độ ]",
+    ),
+    ("đóng thiết bị", "[ command : kéo ] [ device : rèm ] [ location : phòng ngủ ] lại đi trời nắng quá"),
+    ("bật thiết bị", "[ command : mở ] [ device : loa ] ở [ location : ban công ] cho tôi nghe nhạc"),
+    ("tắt thiết bị", "[ command : tắt ] [ device : quạt ] ở [ location : phòng ăn ] sau [ duration : 15 phút ]"),
+    ("hủy hoạt cảnh", "[ command : hủy ] chế độ [ scene : tiệc tùng ] đi khách về hết rồi"),
+    ("kích hoạt cảnh", "[ command : kích hoạt ] chế độ [ scene : đi vắng ] lúc [ time at : 8 giờ tối ]"),
+    (
+        "tăng nhiệt độ của thiết bị",
+        "[ command : làm ấm ] [ location : phòng tắm ] lên [ changing value : một chút ] trước khi tôi tắm",
+    ),
+    (
+        "tăng mức độ của thiết bị",
+        "[ command : bật ] [ device : máy sưởi ] ở [ location : phòng ông bà ] lên [ target number : mức 3 ]",
+    ),
+    ("tắt thiết bị", "[ device : đèn ] ngoài [ location : sân ] còn sáng không [ command : tắt ] đi cho đỡ tốn điện"),
+    ("mở thiết bị", "[ command : mở ] [ device : cửa ga ra ] để anh đưa xe vào"),
+    ("bật thiết bị", "trời oi quá [ command : bật ] [ device : điều hòa ] [ location : phòng ngủ ] giúp chị"),
+    (
+        "giảm độ sáng của thiết bị",
+        "[ command : chỉnh ] [ device : đèn ] [ location : phòng đọc sách ] tối đi [ changing value : một nửa ]",
+    ),
+    (
+        "tăng mức độ của thiết bị",
+        "[ device : quạt đứng ] ở [ location : phòng khách ] [ command : quay nhanh hơn ] được không",
+    ),
+    ("tắt thiết bị", "nhờ [ command : tắt ] giúp cái [ device : bình nóng lạnh ] trong [ location : nhà tắm ]"),
+    ("tắt thiết bị", "đến [ time at : 10 giờ đêm ] thì tự động [ command : tắt ] [ device : tivi ] nhé"),
+    ("kích hoạt cảnh", "[ command : bật ] chế độ [ scene : xem phim ] ở [ location : phòng khách ] lên"),
+    (
+        "giảm âm lượng của thiết bị",
+        "[ command : giảm âm lượng ] cái [ device : loa ] trong [ location : bếp ] xuống [ target number : mức 2 ]",
+    ),
+    ("mở thiết bị", "[ command : mở ] [ device : cửa sổ ] [ location : phòng làm việc ] cho thoáng"),
+    (
+        "bật thiết bị",
+        "[ device : máy hút bụi ] [ command : dọn ] [ location : phòng khách ] trong [ duration : 20 phút ]",
+    ),
+    ("tắt thiết bị", "[ command : tắt ] [ device : đèn ] [ location : cầu thang ] đi nhé không ai dùng nữa"),
 )
+SENTENCES = tuple(re.sub(r"\[ [^:]+ : ([^\]]+) \]", r"\1", annotation) for _, annotation in PHRASINGS)
 
 
 def main() -> None:

@@ -98,6 +98,9 @@ def test_run_folder_holds_every_artefact(trained):
         "export/config.json",
         "export/model.safetensors",
         "export/vocab.json",
+        "nlu/labels.json",
+        "nlu/heads.safetensors",
+        "slu_scores.json",
         "export/processor_config.json",
         "vocab.json",
         "config.yaml",
@@ -171,6 +174,14 @@ def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
     assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in result.stdout
 
 
+def test_evaluate_reports_slu_beside_wer_with_an_nlu_model(trained, corpus, tmp_path):
+    args = [f"model_path={trained / 'export'}", f"nlu_path={trained / 'nlu'}", *corpus_args(corpus)]
+    result = run("evaluate.py", *args, f"paths.runs_dir={tmp_path}", "run_name=slu", "batch_size=4")
+    metrics = json.loads((tmp_path / "evaluate" / "slu" / "metrics.json").read_text())
+    for reading, name in (("gold", "gold text"), ("greedy+itn", "greedy ASR + ITN"), ("lm+itn", "ASR + LM + ITN")):
+        assert f"SLU from {name}: intent accuracy {metrics[f'slu/{reading}/intent_accuracy']:.1%}" in result.stdout
+
+
 def test_evaluate_on_the_cpu_and_on_auto_agree_and_greedy_turns_the_lm_off(trained, corpus, tmp_path):
     found = {}
     for device in ("cpu", "auto"):
@@ -199,6 +210,10 @@ def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_afte
     assert {"before/test/wer", "test/wer"} <= set(results)
     before, after = results["before/test/wer"], results["test/wer"]
     assert f"test WER: {before:.2%} before fine-tuning -> {after:.2%}" in result.stdout
+    # the corpus has intents and entities: the run trained its NLU model, and its summary ends with the SLU figures
+    summary = result.stdout.rstrip().splitlines()
+    assert summary[-4] == "test SLU (intent accuracy / entity F1 / SLU-F1):" and summary[-3].startswith("  gold text: ")
+    assert summary[-1].startswith("  ASR + LM + ITN: ") and (tmp_path / "train" / "ft" / "nlu" / "labels.json").exists()
 
 
 def test_gpu_trainer_trains_the_reference_model(corpus, base_like_checkpoint, tmp_path):

@@ -45,6 +45,7 @@ def train_nlu(cfg: DictConfig, examples: dict[str, list[Example]], run: RunFolde
     """Fit the joint model of ``cfg`` (``conf/nlu``) on the train split's text, scored on val each epoch;
     saved in ``RUN/nlu``."""
     train = examples["train"]
+    L.seed_everything(seed)  # the encoder's initial weights and the noise: the same model from the same run
     intents = sorted(set(SOICT_INTENTS) | {e.frame.intent for e in train})
     tags = [OUTSIDE, *(f"{p}-{t}" for t in SOICT_ENTITY_TYPES for p in ("B", "I"))]
     encoder, tokenizer = instantiate(cfg.encoder)(texts=[" ".join(e.words) for e in train])
