@@ -22,7 +22,6 @@ anything in training:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from common import write_table
 
 from vasr.augment.transforms import fft_convolve, mix
 from vasr.data.audio import SAMPLE_RATE, load_audio
@@ -207,24 +207,14 @@ def main() -> None:
                 }
             )
             print({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in table[-1].items()}, flush=True)
-    write_table(table, args.out)
+    write_table(table, args.out, "robustness", cell)
     print(f"RESULT robustness_noisy {table[-1]['noisy LM'] / table[0]['noisy LM']:.4f}")
 
 
-def write_table(table: list[dict], out: Path) -> None:
-    with open(out / "robustness.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
-        writer.writeheader()
-        writer.writerows(table)
-    lines = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
-    for row in table:
-        cells = [
-            f"{v:.1%}" if isinstance(v, float) and k != "fit s" else (f"{v:.0f}" if k == "fit s" else str(v))
-            for k, v in row.items()
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    (out / "robustness.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+def cell(key: str, value) -> str:
+    if key == "fit s":
+        return f"{value:.0f}"
+    return f"{value:.1%}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,12 @@ split's text, then scored on:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import tempfile
 import time
 from pathlib import Path
 
+from common import write_table
 from omegaconf import OmegaConf
 from phrasing import PHRASINGS, SENTENCES
 
@@ -101,29 +101,9 @@ def main() -> None:
                     }
                 )
                 print(rows[-1], flush=True)
-    write_table(rows, args.out or run.root)
+    write_table(rows, args.out or run.root, "slu", cell)
     lm = [r["SLU-F1"] for r in rows if r["texts"] == "demo test split" and r["reading"] == READING_NAMES["lm+itn"]]
     print(f"RESULT slu_noise {lm[-1] / lm[0]:.4f}")
-
-
-def write_table(rows: list[dict], out: Path) -> None:
-    with open(out / "slu.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    for row in rows:
-        cells = [
-            f"{v:.1%}"
-            if isinstance(v, float) and k not in ("word noise", "fit s")
-            else f"{v:.3g}"
-            if isinstance(v, float)
-            else str(v)
-            for k, v in row.items()
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    (out / "slu.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 def cell(key: str, value) -> str:
