@@ -30,9 +30,9 @@ from vasr.decoding.beam import BeamDecoder
 from vasr.decoding.ctc import greedy_transcripts
 from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_for_inference
-from vasr.recipe.nlu import READING_NAMES, score_readings, train_nlu
+from vasr.recipe.nlu import READING_NAMES, corpus_examples, score_readings, train_nlu
 from vasr.recipe.run_folder import RunFolder
-from vasr.slu.data import check_line, read_examples, tagged_words
+from vasr.slu.data import check_line, tagged_words
 from vasr.slu.metrics import slu_scores
 from vasr.synth import write_corpus
 from vasr.text.itn import inverse_normalize
@@ -56,16 +56,14 @@ def phrasing_readings(export: Path, seed: int = 2024) -> tuple[list, dict[str, l
     return gold, {k: v if k == "gold" else [inverse_normalize(t) for t in v] for k, v in texts.items()}
 
 
-def run_examples(run: RunFolder, manifest: str) -> dict[str, list]:
-    """The SLU examples of each of the run's splits (``RUN/split/*.jsonl`` name the utterances)."""
-    found, _ = read_examples(manifest)
-    ids = {
+def split_ids(run: RunFolder) -> dict[str, list[str]]:
+    """The utterance ids of each of the run's splits (``RUN/split/*.jsonl``)."""
+    return {
         name: [
             json.loads(line)["id"] for line in (run.split / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
         ]
         for name in ("train", "val", "test")
     }
-    return {name: [found[uid] for uid in uids if uid in found] for name, uids in ids.items()}
 
 
 def main() -> None:
@@ -76,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     run = RunFolder(args.run)
     cfg = OmegaConf.load(run.config)
-    examples = run_examples(run, cfg.data.manifest)
+    examples = corpus_examples(cfg.data, split_ids(run))
     phrasing_gold, phrasing_texts = phrasing_readings(run.export)
     rows = []
     for noise in (float(n) for n in args.noise.split(",")):

@@ -30,7 +30,8 @@ class DecodeConfig:
     hotword_weight: float = 10.0
 
     def __post_init__(self) -> None:
-        unknown = set(self.beam) - {f.name for f in fields(BeamSettings)}
+        known = {f.name for f in fields(BeamSettings)}
+        unknown = set(self.beam) - known
         if unknown:
             raise ValueError(
                 f"decode.beam: unknown settings {sorted(unknown)}; BeamSettings has {fields(BeamSettings)}"

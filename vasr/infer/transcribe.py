@@ -76,18 +76,13 @@ def decode_config(args: argparse.Namespace) -> DecodeConfig:
     return DecodeConfig(lm=lm, beam=beam, hotwords=args.hotword, hotword_weight=args.hotword_weight)
 
 
-def build_transcriber(args: argparse.Namespace) -> Transcriber:
-    folder = model_folder(args.model)
-    model, tokenizer = load_for_inference(folder or args.model)
-    decoding = CTCDecoding.from_config(decode_config(args), tokenizer, model_dir=folder)
-    return Transcriber(
-        model,
-        decoding,
-        chunk_seconds=args.chunk_seconds,
-        context_seconds=args.context_seconds,
-        batch_size=args.batch_size,
-        device=args.device,
-    )
+def transcriber_for(model: str, decode: DecodeConfig, device: str = "auto", **cutting: float) -> Transcriber:
+    """The :class:`Transcriber` of an export folder, ``.ckpt`` or hub id, decoding as ``decode`` says (``lm=auto``:
+    the folder's own n-gram); ``cutting``: chunk and context seconds, batch size."""
+    folder = model_folder(model)
+    network, tokenizer = load_for_inference(folder or model)
+    decoding = CTCDecoding.from_config(decode, tokenizer, model_dir=folder)
+    return Transcriber(network, decoding, device=device, **cutting)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -154,7 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.format != "jsonl" and several:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     try:
-        transcriber = build_transcriber(args)
+        transcriber = transcriber_for(
+            args.model,
+            decode_config(args),
+            args.device,
+            chunk_seconds=args.chunk_seconds,
+            context_seconds=args.context_seconds,
+            batch_size=args.batch_size,
+        )
     except (FileNotFoundError, ValueError, OSError) as error:
         console.print(f"[red]{args.model}: {error}")
         return 2

@@ -21,9 +21,8 @@ from vasr.decoding.metrics import error_rates
 from vasr.decoding.tune import tune
 from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_for_inference, model_folder
-from vasr.recipe.nlu import READING_NAMES, score_readings, slu_results
+from vasr.recipe.nlu import READING_NAMES, corpus_examples, score_readings, slu_results
 from vasr.recipe.run_folder import RunFolder
-from vasr.slu.data import read_examples
 from vasr.slu.model import NluModel
 
 log = logging.getLogger("vasr")
@@ -168,8 +167,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 def understand_items(cfg: DictConfig, items: list[Item], run: RunFolder) -> dict[str, dict]:
     """SLU scores of ``items`` with the NLU model ``cfg.nlu_path``, from gold text and the ASR's transcripts."""
-    examples, skipped = read_examples(cfg.data.manifest, skip_bad=cfg.data.skip_bad)
-    chosen = [examples[item.id] for item in items if item.id in examples]
+    found = corpus_examples(cfg.data, {"items": [item.id for item in items]})
+    chosen = found["items"] if found else []
     if not chosen:
         log.warning("%s has no intents and entities for these utterances: no SLU scores", cfg.data.manifest)
         return {}

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from vasr.data.corpus import Splits
 from vasr.recipe.loggers import ResumableCSVLogger
 from vasr.recipe.run_folder import RunFolder
 from vasr.slu.data import OUTSIDE, SOICT_ENTITY_TYPES, SOICT_INTENTS, Example, read_examples
@@ -27,8 +27,9 @@ READINGS = {"gold": None, "greedy+itn": "hypothesis", "lm+itn": "lm_hypothesis"}
 READING_NAMES = {"gold": "gold text", "greedy+itn": "greedy ASR + ITN", "lm+itn": "ASR + LM + ITN"}
 
 
-def corpus_examples(data: DictConfig, splits: Splits) -> dict[str, list[Example]] | None:
-    """Each split's SLU examples, from the manifests the splits came from; None when the corpus has none."""
+def corpus_examples(data: DictConfig, ids: dict[str, Iterable[str]]) -> dict[str, list[Example]] | None:
+    """The SLU examples of each named list of utterance ids (a run's splits, an evaluation's items), from the
+    manifests of ``data``; None when the corpus has none."""
     found: dict[str, Example] = {}
     for manifest in (data.manifest, data.get("val_manifest"), data.get("test_manifest")):
         if manifest:
@@ -38,7 +39,7 @@ def corpus_examples(data: DictConfig, splits: Splits) -> dict[str, list[Example]
             found |= examples
     if not found:
         return None
-    return {name: [found[item.id] for item in items if item.id in found] for name, items in splits.items()}
+    return {name: [found[uid] for uid in uids if uid in found] for name, uids in ids.items()}
 
 
 def train_nlu(cfg: DictConfig, examples: dict[str, list[Example]], run: RunFolder, seed: int) -> NluModel:

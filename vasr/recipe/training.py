@@ -74,7 +74,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, float]:
     """The NLU step: train the joint model on the corpus's annotations, score the test split's frames from gold
     text and from the ASR's transcripts (``slu_scores.json``); nothing when the corpus has no SLU fields."""
-    examples = corpus_examples(cfg.data, splits)
+    examples = corpus_examples(cfg.data, {name: [i.id for i in items] for name, items in splits.items()})
     if examples is None or not examples["train"]:
         log.info("the corpus has no intents and entities: no NLU model trained")
         return {}

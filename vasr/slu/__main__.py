@@ -20,10 +20,7 @@ from rich.console import Console
 from rich.progress import track
 
 from vasr.decoding.config import DecodeConfig
-from vasr.decoding.ctc import CTCDecoding
-from vasr.infer.transcribe import audio_files
-from vasr.infer.transcriber import Transcriber
-from vasr.model.export import load_for_inference, model_folder
+from vasr.infer.transcribe import audio_files, transcriber_for
 from vasr.slu.model import NluModel
 from vasr.text.itn import inverse_normalize
 
@@ -46,16 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]no audio files found in {' '.join(args.audio)}")
         return 2
     try:
-        folder = model_folder(args.asr_model)
-        model, tokenizer = load_for_inference(folder or args.asr_model)
-        decoding = CTCDecoding.from_config(
-            DecodeConfig(lm=None if args.greedy else "auto"), tokenizer, model_dir=folder
-        )
+        transcriber = transcriber_for(args.asr_model, DecodeConfig(lm=None if args.greedy else "auto"), args.device)
         nlu = NluModel.load(args.nlu_model)
     except (FileNotFoundError, ValueError, OSError) as error:
         console.print(f"[red]{error}")
         return 2
-    transcriber = Transcriber(model, decoding, device=args.device)
     failed = 0
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     try:
@@ -75,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-    console.print(f"{len(files) - failed} understood, {failed} failed ({decoding.description}, {transcriber.device})")
+    console.print(
+        f"{len(files) - failed} understood, {failed} failed ({transcriber.decoding.description}, {transcriber.device})"
+    )
     return min(failed, 255)
 
 

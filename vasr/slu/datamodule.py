@@ -43,7 +43,7 @@ class TaggedText(Dataset):
         words, tags = list(example.words), list(example.tags)
         if self.word_noise:
             words, tags = self.noised(words, tags, np.random.default_rng([self.seed, self.epoch, index]))
-        return words, [self.tag_ids.get(t, self.tag_ids[OUTSIDE]) for t in tags], self.intent_ids[example.frame.intent]
+        return words, [self.tag_ids[t] for t in tags], self.intent_ids[example.frame.intent]
 
     def noised(self, words: list[str], tags: list[str], rng: np.random.Generator) -> tuple[list[str], list[str]]:
         kept_words, kept_tags = [], []
