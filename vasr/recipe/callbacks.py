@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -88,3 +89,35 @@ class RunEta(L.Callback):
         elapsed = time.perf_counter() - self._start
         left = datetime.timedelta(seconds=round(elapsed / done * (total - step)))
         log.info("step %d/%d (%.0f%%), %.2f s/step, ETA %s", step, total, 100 * step / total, elapsed / done, left)
+
+
+class OptunaPruning(L.Callback):
+    """Reports each validation's ``monitor`` to the job's trial and stops training when the study's pruner judges
+    the trial hopeless; rank 0 asks, every rank stops. A no-op outside an Optuna sweep."""
+
+    def __init__(self, monitor: str = "val/wer") -> None:
+        self.monitor = monitor
+        self.trial = None
+        self.pruned_at: int | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if trainer.is_global_zero:
+            from vasr.recipe.optuna_search import job_trial  # optuna is imported only where a sweep uses it
+
+            self.trial = job_trial()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        prune = False
+        value = trainer.callback_metrics.get(self.monitor)
+        if self.trial is not None and value is not None and math.isfinite(float(value)):
+            self.trial.report(float(value), trainer.global_step)
+            prune = self.trial.should_prune()
+        if not trainer.strategy.broadcast(prune):
+            return
+        self.pruned_at = trainer.global_step
+        if self.trial is not None:
+            self.trial.set_user_attr("pruned_at_step", trainer.global_step)
+            log.info("trial %d pruned at step %d (%s %.4f)", self.trial.number, self.pruned_at, self.monitor, value)
+        trainer.should_stop = True
