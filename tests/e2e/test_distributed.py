@@ -1,15 +1,20 @@
 """The reference recipe under DDP, and multi-node launches (torchrun, srun), through train.py on CPU."""
 
 import json
+import os
+import signal
 import socket
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 
 from tests.conftest import ROOT
-from tests.e2e.test_train import corpus_args, finish, launch, run
+from tests.e2e.test_train import clean_env, corpus_args, finish, launch, run
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.splits import load_splits
 from vasr.model.export import load_checkpoint
@@ -159,3 +164,91 @@ def test_resume_on_another_number_of_ranks_trains_the_rest_of_the_epoch_once(cor
     assert [row["step"] for row in rows[4:]] == [2, 3, 4]  # on one rank: the epoch's 2 left, then epoch 1
     splits = load_splits(corpus / "manifest.jsonl", corpus / "audio", val_ratio=0.25, test_ratio=0.25)[0]
     assert sorted(i for ids in epoch0 for i in ids) == sorted(item.id for item in splits["train"])  # each once
+
+
+def ddp_process(corpus, tmp_path, *extra: str) -> subprocess.Popen:
+    """A 2-rank gloo run that trains until stopped, checkpointing every 2 steps; its output in ``ddp.log``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            *QUICK,
+            *corpus_args(corpus),
+            f"paths.runs_dir={tmp_path}",
+            "run_name=faulty",
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.val_check_interval=2",
+            "callbacks.last_checkpoint.every_n_steps=2",
+            "callbacks.rank_watch.silent_seconds=10",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+        stdout=(tmp_path / "ddp.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def ranks_of(process: subprocess.Popen, last: Path) -> tuple[int, int]:
+    """(rank 0's pid, rank 1's pid) once the run has written a checkpoint (training is under way)."""
+    deadline = time.time() + 300
+    while not last.exists():
+        assert process.poll() is None and time.time() < deadline, "the run ended before training"
+        time.sleep(0.2)
+    children = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "train.py"], capture_output=True, text=True)
+    return process.pid, int(children.stdout.split()[0])
+
+
+def exits_within(pid: int, seconds: float) -> float:
+    """How long ``pid`` took to exit (a zombie counts as gone); the test fails past ``seconds``."""
+    start = time.time()
+    while time.time() - start < seconds:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"pid {pid} still running {seconds} s after the other rank died")
+    return time.time() - start
+
+
+@pytest.mark.parametrize("fault", ["rank 0 killed", "rank 1 frozen"])
+def test_a_dead_rank_ends_the_job_promptly_naming_it_and_last_resumes(fault, corpus, tmp_path):
+    process = ddp_process(corpus, tmp_path, "trainer.max_steps=100000")
+    last = tmp_path / "train" / "faulty" / "checkpoints" / "last.ckpt"
+    try:
+        rank0, rank1 = ranks_of(process, last)
+        if fault == "rank 0 killed":
+            os.kill(rank0, signal.SIGKILL)
+            exits_within(rank1, 30)  # the store it hosted is gone: rank 1 notices within a beat
+            expected = "rank 1: rank 0 is gone"
+        else:
+            os.kill(rank1, signal.SIGSTOP)  # alive but silent, like a node whose network went away
+            assert exits_within(rank0, 60) >= 10  # the stated bound: silent_seconds, not the 30-minute default
+            expected = "rank 0: rank 1 has been silent for 10 s"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert expected in (tmp_path / "ddp.log").read_text()
+    step = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    resumed = run(
+        "train.py",
+        *QUICK,
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "run_name=faulty",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.val_check_interval=2",
+        "ckpt_path=last",
+        f"trainer.max_steps={step + 2}",
+        timeout=300,
+    )
+    assert "Restoring states from the checkpoint" in resumed.stdout + resumed.stderr
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == step + 2

@@ -1,11 +1,13 @@
 """Lightning callbacks: checkpoints named by the run folder, step checkpoints that survive crashes, audio
-throughput and a whole-run ETA."""
+throughput, a whole-run ETA, Optuna pruning and a watch on the other ranks."""
 
 from __future__ import annotations
 
 import datetime
 import logging
 import math
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -121,3 +123,88 @@ class OptunaPruning(L.Callback):
             self.trial.set_user_attr("pruned_at_step", trainer.global_step)
             log.info("trial %d pruned at step %d (%s %.4f)", self.trial.number, self.pruned_at, self.monitor, value)
         trainer.should_stop = True
+
+
+class RankWatch(L.Callback):
+    """Ends a multi-process job promptly when one of its ranks dies, and names it.
+
+    Collectives wait for a dead peer until the process group's timeout (30 minutes for gloo, 10 for NCCL, forever
+    for a node whose network went away). Each rank instead bumps a counter in the job's own store every
+    ``every_seconds``; a rank that sees another's counter stand still for ``silent_seconds`` (by its own clock, so
+    node clocks need not agree) logs which rank went silent and exits; so does every rank when the store is gone
+    (rank 0 hosts it). A collective that fails first (gloo notices a closed socket at once) is named the same way.
+    Resume with ``ckpt_path=last``.
+    """
+
+    def __init__(self, silent_seconds: float = 120, every_seconds: float = 2) -> None:
+        self.silent_seconds, self.every_seconds = silent_seconds, every_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        import torch.distributed as dist
+
+        if stage != "fit" or trainer.world_size < 2 or not dist.is_initialized():
+            return
+        # The store every rank already reaches (torch keeps it behind a private accessor).
+        self._store = dist.distributed_c10d._get_default_store()
+        self._rank, self._world = trainer.global_rank, trainer.world_size
+        self._beats = 0
+        self._seen: dict[int, tuple[int, float]] = {}
+        self._thread = threading.Thread(target=self._watch, name="vasr-rank-watch", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every_seconds):
+            try:
+                silent = self.silent_rank(self.silent_seconds)
+            except Exception:  # noqa: BLE001 - any failure to reach the store means its host is gone
+                self._die("rank 0 is gone (the job's store, which it hosts, does not answer)")
+            if silent is not None:
+                self._die(
+                    f"rank {silent} has been silent for {self.silent_seconds:.0f} s (killed, out of memory, "
+                    "or its node lost)"
+                )
+
+    def silent_rank(self, seconds: float) -> int | None:
+        """Beats once, then the first other rank whose counter has not moved for ``seconds`` (None: all alive)."""
+        self._beats += 1
+        self._store.set(f"vasr/alive/{self._rank}", str(self._beats))
+        now = time.monotonic()
+        for rank in range(self._world):
+            key = f"vasr/alive/{rank}"
+            if rank == self._rank or not self._store.check([key]):
+                continue
+            count = int(self._store.get(key))
+            last_count, since = self._seen.get(rank, (None, now))
+            if count != last_count:
+                self._seen[rank] = (count, now)
+            elif now - since > seconds:
+                return rank
+        return None
+
+    def _die(self, reason: str) -> None:
+        log.error("rank %d: %s; stopping this rank. Resume with ckpt_path=last", self._rank, reason)
+        logging.shutdown()
+        os._exit(1)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if self._thread is None or not isinstance(exception, RuntimeError):  # collectives raise RuntimeError
+            return
+        self._stop.set()
+        deadline = time.monotonic() + 3 * self.every_seconds + 1
+        try:
+            while time.monotonic() < deadline:  # beats go on for a few periods: the dead rank's stands still
+                silent = self.silent_rank(2 * self.every_seconds)
+                if silent is not None:
+                    break
+                time.sleep(self.every_seconds)
+            else:
+                return
+            reason = f"rank {silent} stopped answering ({type(exception).__name__})"
+        except Exception:  # noqa: BLE001
+            reason = "rank 0 is gone (the job's store, which it hosts, does not answer)"
+        self._die(reason)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._stop.set()

@@ -198,7 +198,7 @@ class OptunaSearch:
             if not batch and not self.others_running(study):
                 break
             if not batch:  # the last trials are another worker's: wait, to take them over if that worker died
-                time.sleep(self.heartbeat_seconds)
+                time.sleep(min(self.heartbeat_seconds, 5))
                 continue
             overrides = [(*fixed, *trial_overrides(trial)) for trial in batch]
             self.validate(overrides)
