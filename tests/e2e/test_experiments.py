@@ -13,7 +13,7 @@ import torch
 
 from tests.batch_recorder import trained_batches
 from tests.conftest import ROOT
-from tests.e2e.test_train import corpus_args, run
+from tests.e2e.test_train import corpus_args, launch, run
 from vasr.tools.compare import write_comparison
 
 pytestmark = pytest.mark.slow
@@ -163,3 +163,17 @@ def test_kill_9_mid_epoch_then_resume_trains_the_uninterrupted_batches(corpus, t
     assert 9 in steps and max(steps) >= whole - 1  # rows from before the kill are kept
     results = json.loads((tmp_path / "train" / "killed" / "results.json").read_text())
     assert "val/wer" in results
+
+
+def test_resume_on_a_changed_training_split_is_refused_unless_forced(corpus, tmp_path):
+    args = [*QUICK, *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "run_name=split", "~nlu"]
+    run("train.py", *args, "trainer.max_steps=2")
+    changed = [*args, "data.val_ratio=0.125", "ckpt_path=last", "trainer.max_steps=4"]  # 3 more training utterances
+    process = launch([sys.executable, str(ROOT / "train.py"), *changed])
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode != 0
+    assert "the checkpoint trained on 12 utterances" in stderr and "split is 15 utterances" in stderr
+    assert "resume_changed_split=true" in stderr
+    forced = run("train.py", *changed, "resume_changed_split=true")
+    assert "resuming although the checkpoint trained on 12 utterances" in forced.stdout + forced.stderr
+    assert checkpoint_step(tmp_path / "train" / "split" / "checkpoints" / "last.ckpt") == 4

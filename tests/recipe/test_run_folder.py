@@ -1,10 +1,12 @@
 """The run folder: launch ids shared by every rank, one writer, and resuming without ever training over a run."""
 
+import os
 from pathlib import Path
 
 import pytest
+import torch
 
-from vasr.recipe.run_folder import RunFolder, is_writer, launch_id
+from vasr.recipe.run_folder import RunFolder, damaged, is_writer, launch_id
 
 
 def test_launchers_name_the_run_alike_on_every_rank(monkeypatch):
@@ -29,7 +31,7 @@ def test_resume_point_last_auto_and_no_overwrite(tmp_path):
         point("last")
     last = tmp_path / "checkpoints" / "last.ckpt"
     last.parent.mkdir()
-    last.write_bytes(b"")
+    torch.save({"global_step": 4}, last)
     assert point("last") == point("auto") == str(last)
     with pytest.raises(FileExistsError, match="holds a trained run"):
         point(None)
@@ -54,3 +56,32 @@ def test_one_writer_whatever_the_launcher(monkeypatch, env, writes):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert is_writer() is writes and RunFolder(Path("x")).is_writer is writes
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_a_damaged_last_checkpoint_is_refused_naming_the_newest_intact_one(damage, tmp_path):
+    run = RunFolder(tmp_path)
+    run.checkpoints.mkdir()
+    older, newer = run.checkpoints / "best-step2.ckpt", run.checkpoints / "best-step4.ckpt"
+    for step, path in enumerate((older, newer, run.last_checkpoint)):
+        torch.save({"global_step": step, "weights": torch.randn(50_000)}, path)
+        os.utime(path, (step, step))  # written in this order
+    data = bytearray(run.last_checkpoint.read_bytes())
+    if damage == "truncated":  # disk full, a node killed while writing
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 0xFF
+    run.last_checkpoint.write_bytes(data)
+    assert damaged(run.last_checkpoint) and damaged(newer) is None
+    with pytest.raises(ValueError) as refused:
+        run.resume_point("last")
+    message = str(refused.value)
+    assert str(run.last_checkpoint) in message and f"resume with ckpt_path={newer}" in message
+    assert ("truncated" if damage == "truncated" else "fails its checksum") in message
+    assert run.resume_point("auto") == str(newer)  # a requeued job goes on from the newest whole one
+    with pytest.raises(ValueError, match="newest intact checkpoint is"):
+        run.resume_point(str(run.last_checkpoint))  # named by path, the same check
+    for path in (older, newer):
+        path.write_bytes(b"")
+    with pytest.raises(ValueError, match="holds no intact checkpoint: start a new run_name"):
+        run.resume_point("auto")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import lightning as L
@@ -17,6 +19,38 @@ from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
 
 log = logging.getLogger("vasr")
+
+
+@dataclass(frozen=True)
+class SplitFingerprint:
+    """What identifies a training split in a checkpoint: its size, hours and a hash of its ids and durations."""
+
+    utterances: int
+    hours: float
+    sha256: str
+
+    @classmethod
+    def of(cls, items: list[Item]) -> SplitFingerprint:
+        lines = sorted(f"{item.id}\t{item.duration:.3f}" for item in items)
+        digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+        return cls(len(items), round(sum(item.duration for item in items) / 3600, 4), digest)
+
+    def __str__(self) -> str:
+        return f"{self.utterances} utterances, {self.hours:.2f} h (hash {self.sha256})"
+
+    def check_resume(self, checkpoint: str, state: dict, force: bool) -> None:
+        """Refuse to resume from a checkpoint (``state``, loaded from ``checkpoint``) trained on another split: its
+        place in the epoch would mean other utterances. ``force`` resumes anyway, saying so."""
+        saved = state.get(SpeechDataModule.__qualname__, {}).get("train_split")
+        if saved is None or SplitFingerprint(**saved) == self:
+            return
+        difference = f"the checkpoint trained on {SplitFingerprint(**saved)}, this run's training split is {self}"
+        if not force:
+            raise ValueError(
+                f"{checkpoint}: {difference}. The data changed since the checkpoint: restore it, or resume anyway "
+                "with resume_changed_split=true"
+            )
+        log.warning("resuming although %s (resume_changed_split=true)", difference)
 
 
 class SpeechDataModule(L.LightningDataModule):
@@ -44,8 +78,11 @@ class SpeechDataModule(L.LightningDataModule):
         return_attention_mask: bool = True,
         sortagrad_epochs: int = 0,
         augmentation: Augmentation | None = None,
+        resume_changed_split: bool = False,
     ) -> None:
         super().__init__()
+        self.resume_changed_split = resume_changed_split
+        self.split_fingerprint = SplitFingerprint.of(splits.get("train", []))
         self.datasets = {
             name: SpeechDataset(items, tokenizer, augmentation=augmentation if name == "train" else None, seed=seed)
             for name, items in splits.items()
@@ -142,9 +179,15 @@ class SpeechDataModule(L.LightningDataModule):
         return batch
 
     def state_dict(self) -> dict[str, Any]:
-        return {"train_sampler": self.train_sampler.state_dict()} if "train" in self.datasets else {}
+        if "train" not in self.datasets:
+            return {}
+        return {"train_sampler": self.train_sampler.state_dict(), "train_split": asdict(self.split_fingerprint)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """The sampler's place in its epoch; with ``resume_changed_split`` (checked before: :class:`SplitFingerprint`)
+        that place is kept in a split of another size."""
         self._pending_state = state_dict.get("train_sampler")
+        if self.resume_changed_split and self._pending_state is not None:
+            self._pending_state = self._pending_state | {"utterances": len(self.datasets["train"])}
         if self._train_sampler is not None and self._pending_state is not None:
             self._train_sampler.load_state_dict(self._pending_state)

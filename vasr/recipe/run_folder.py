@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import traceback
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,17 +145,45 @@ class RunFolder:
 
     def resume_point(self, ckpt_path: str | None) -> str | None:
         """``ckpt_path=last`` means this run's last checkpoint, ``auto`` that one if it exists (a requeued SLURM
-        job); a folder that has one is never trained over from scratch."""
+        job); a folder that has one is never trained over from scratch. A damaged checkpoint is refused, naming
+        the newest intact one; ``auto`` (nobody is watching a requeued job) resumes from that one, saying so."""
         path = self.last_checkpoint
-        if ckpt_path == "auto":
-            return str(path) if path.exists() else None
-        if ckpt_path == "last":
-            if not path.exists():
-                raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")
-            return str(path)
+        if ckpt_path == "auto" and not path.exists():
+            return None
+        if ckpt_path == "last" and not path.exists():
+            raise FileNotFoundError(f"ckpt_path=last but {path} does not exist; pass run_name of the run to resume")
         if ckpt_path is None and path.exists():
             raise FileExistsError(f"{self.root} holds a trained run: resume it (ckpt_path=last) or give a new run_name")
-        return ckpt_path
+        chosen = Path(path if ckpt_path in ("last", "auto") else ckpt_path) if ckpt_path else None
+        problem = damaged(chosen) if chosen is not None and chosen.exists() else None
+        if problem is None:
+            return str(chosen) if chosen is not None else None
+        intact = self.newest_intact()
+        if ckpt_path == "auto" and intact is not None:
+            log.warning("%s is %s: resuming from %s, the newest intact checkpoint", chosen, problem, intact)
+            return str(intact)
+        hint = (
+            f"the newest intact checkpoint is {intact}: resume with ckpt_path={intact}"
+            if intact
+            else (f"{self.checkpoints} holds no intact checkpoint: start a new run_name")
+        )
+        raise ValueError(f"{chosen} is {problem}; {hint}")
+
+    def newest_intact(self) -> Path | None:
+        """The most recently written checkpoint of the run that is whole."""
+        found = sorted(self.checkpoints.glob("*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        return next((p for p in found if damaged(p) is None), None)
+
+
+def damaged(path: Path) -> str | None:
+    """Why a checkpoint cannot be loaded, or None: torch writes a zip whose records carry checksums, so a file cut
+    short (disk full, a node killed while writing) or corrupted shows without loading its tensors."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        return f"truncated or not a checkpoint ({error})"
+    return f"corrupt (its record {bad} fails its checksum)" if bad else None
 
 
 def record_failure(cfg: DictConfig) -> float:

@@ -7,11 +7,13 @@ import logging
 import time
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.data.corpus import Splits, finalize_corpus, load_corpus
+from vasr.data.datamodule import SplitFingerprint
 from vasr.data.splits import write_splits
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding, uses_attention_mask
@@ -38,6 +40,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     splits, reports = load_corpus(cfg.data, cfg.seed, run.is_writer)
     old_vocab = pretrained_vocab(cfg.model.pretrained) if cfg.model.pretrained else None
     vocab, coverage = run_vocab(cfg.vocab.strategy, splits, old_vocab)
+    if ckpt_path:
+        vocab = resumed_vocab(ckpt_path, splits, cfg.resume_changed_split)
     module = instantiate(cfg.model, _convert_="all")(vocab=vocab, old_vocab=old_vocab, seed=cfg.seed)
     splits = finalize_corpus(splits, reports, module.tokenizer, module.model.config, cfg.data.skip_bad)
     if run.is_writer:
@@ -54,6 +58,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         seed=cfg.seed,
         return_attention_mask=uses_attention_mask(module.model.config),
         augmentation=instantiate(cfg.augment) if cfg.get("augment") else None,
+        resume_changed_split=cfg.resume_changed_split,
     )
     trainer = build_trainer(cfg)
     batch = cfg.data.loader.eval_batch_size or 1
@@ -74,6 +79,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
             results |= understand(cfg, splits, run)
         report(results, module, trainer, run, best)
     return results
+
+
+def resumed_vocab(ckpt_path: str, splits: Splits, force: bool) -> dict[str, int]:
+    """The vocabulary the checkpoint's head was trained with, once its training split is checked to be this run's
+    (read before anything is built; the tensors stay on disk)."""
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
+    SplitFingerprint.of(splits["train"]).check_resume(ckpt_path, state, force)
+    return state["vasr"]["vocab"]
 
 
 def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, float]:
