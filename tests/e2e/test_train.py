@@ -199,8 +199,11 @@ def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_afte
         f"paths.runs_dir={tmp_path}",
         "run_name=ft",
         "trainer.max_steps=3",
+        "trainer.val_check_interval=2",
+        "callbacks.blank_plateau.after_steps=0",  # the shipped model reads text from the start: no plateau to report
         "data.loader.max_seconds=20",
     )
+    assert "only blanks" not in result.stdout + result.stderr
     shipped = load_file(ASSETS / "vasr-tiny-vi" / "model.safetensors")
     tuned = load_file(tmp_path / "train" / "ft" / "export" / "model.safetensors")
     encoder = [k for k in shipped if k.startswith("wav2vec2.feature_extractor.")]
@@ -214,6 +217,36 @@ def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_afte
     summary = result.stdout.rstrip().splitlines()
     assert summary[-4] == "test SLU (intent accuracy / entity F1 / SLU-F1):" and summary[-3].startswith("  gold text: ")
     assert summary[-1].startswith("  ASR + LM + ITN: ") and (tmp_path / "train" / "ft" / "nlu" / "labels.json").exists()
+
+
+def test_a_learning_rate_that_cannot_learn_is_diagnosed_as_a_blank_plateau(corpus, tmp_path):
+    result = run(
+        "train.py",
+        "model=micro",
+        "logger=csv",
+        "decode=greedy",
+        "~nlu",
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "run_name=blank",
+        "model.optimizer.lr=3e-2",  # collapses to the all-blank solution within a few steps
+        "trainer.max_epochs=100",
+        "trainer.max_steps=12",
+        "trainer.val_check_interval=2",
+        "callbacks.blank_plateau.after_steps=8",
+        "data.loader.max_seconds=20",
+        "test_after_fit=false",
+    )
+    output = result.stdout + result.stderr
+    assert output.count("the model still outputs only blanks") == 1  # once a run
+    warning = output[output.index("the model still outputs only blanks") :]
+    causes = [line.strip("- ").strip() for line in warning.splitlines()[1:6]]
+    assert causes[0].startswith("learning rate") and "so high that training collapses" in causes[0]
+    assert any(c.startswith("0.01 h of training audio: very little") for c in causes)
+    assert any("labels per second of audio" in c and "they fit" in c for c in causes)
+    rows = list(csv.DictReader((tmp_path / "train" / "blank" / "metrics.csv").open()))
+    fired = [int(r["step"]) for r in rows if r.get("diagnosis/blank_plateau")]
+    assert len(fired) == 1 and fired[0] >= 8
 
 
 def test_gpu_trainer_trains_the_reference_model(corpus, base_like_checkpoint, tmp_path):

@@ -126,6 +126,8 @@ def build_module(
         freeze_transformer_steps=freeze_transformer_steps,
         head_lr=head_lr,
     )
+    if pretrained and old_vocab is not None:
+        module.kept_head_rows = len(set(old_vocab) & set(vocab))
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("model %s: %s parameters, %s trained", name, f"{total:,}", f"{trainable:,}")

@@ -68,6 +68,8 @@ class CTCModule(L.LightningModule):
         self.skipped_batches = 0
         self._rows: list[tuple[str, str, str]] = []
         self._lm_rows: list[tuple[str, str, str]] = []
+        self._blank_frames = torch.zeros(2)  # (blank frames, frames) of this rank's evaluation so far
+        self.kept_head_rows: int | None = None  # vocabulary tokens whose CTC head rows came from the pretrained head
         self.last_predictions: list[tuple[str, str, str]] = []
 
     def change_decoding(self, decoding: CTCDecoding) -> None:
@@ -125,6 +127,10 @@ class CTCModule(L.LightningModule):
     def _evaluate(self, batch: dict, stage: str) -> None:
         output = self(batch)
         log_probs = cut_log_probs(self.model, output.logits, batch["input_lengths"])
+        blank = self.tokenizer.pad_token_id
+        self._blank_frames += torch.tensor(
+            [sum(int((row.argmax(-1) == blank).sum()) for row in log_probs), sum(len(row) for row in log_probs)]
+        )
         self._rows += list(zip(batch["ids"], batch["texts"], self.decoding.greedy(log_probs), strict=True))
         if stage == "val" and (lm_hyps := self.decoding.with_lm(log_probs, progress=False)) is not None:
             self._lm_rows += list(zip(batch["ids"], batch["texts"], lm_hyps, strict=True))
@@ -150,12 +156,16 @@ class CTCModule(L.LightningModule):
         self.log(f"{stage}/wer", rates["wer"], prog_bar=True)
         self.log(f"{stage}/cer", rates["cer"], prog_bar=stage == "val")
         self.log(f"{stage}/utterances", float(rates["utterances"]))
+        blanks, frames = self.all_gather(self._blank_frames.to(self.device)).reshape(-1, 2).sum(0).tolist()
+        self.log(f"{stage}/blank_frames", blanks / max(frames, 1))  # shares the blank-plateau diagnosis reads
+        hypotheses = {row[0]: row[2] for row in rows}
+        self.log(f"{stage}/empty_hypotheses", sum(not h.strip() for h in hypotheses.values()) / max(len(hypotheses), 1))
         if self.decoding.beam is not None and stage == "val":
             lm_rates = error_rates(self._gather(self._lm_rows))
             self.log(f"{stage}/lm_wer", lm_rates["wer"], prog_bar=True)
             self.log(f"{stage}/lm_cer", lm_rates["cer"])
         self.last_predictions = sorted(set(rows))[: self.hparams.sample_predictions]
-        self._rows, self._lm_rows = [], []
+        self._rows, self._lm_rows, self._blank_frames = [], [], torch.zeros(2)
         if self.trainer.is_global_zero and not self.trainer.sanity_checking:
             for logger in self.loggers:
                 if hasattr(logger, "log_table"):  # W&B: a table of sample predictions per validation

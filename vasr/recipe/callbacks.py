@@ -208,3 +208,84 @@ class RankWatch(L.Callback):
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._stop.set()
+
+
+class BlankPlateau(L.Callback):
+    """Says when the model still outputs only blanks after ``after_steps`` (WER stuck at 1.0, the commonest
+    wav2vec 2.0 fine-tuning complaint), with the likely causes checked: learning rate, the vocabulary's overlap
+    with the pretrained head, labels per second of audio against the frames the model emits, what is frozen, and
+    how much audio there is. In the log and, as ``diagnosis/blank_plateau``, in every logger; once a run."""
+
+    def __init__(self, after_steps: int = 500, empty_share: float = 0.95) -> None:
+        self.after_steps, self.empty_share = after_steps, empty_share
+        self.fired_at: int | None = None
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        empty = trainer.callback_metrics.get("val/empty_hypotheses")
+        step = trainer.global_step
+        if trainer.sanity_checking or self.fired_at is not None or empty is None or step < self.after_steps:
+            return
+        if float(empty) < self.empty_share:
+            return
+        self.fired_at = step
+        if not trainer.is_global_zero:
+            return
+        blank = float(trainer.callback_metrics.get("val/blank_frames", float("nan")))
+        causes = likely_causes(trainer, pl_module)
+        log.warning(
+            "step %d: the model still outputs only blanks (%.0f%% of validation hypotheses empty, %.1f%% of frames "
+            "blank); likely causes, checked:\n  - %s",
+            step,
+            100 * float(empty),
+            100 * blank,
+            "\n  - ".join(causes),
+        )
+        for logger in trainer.loggers:
+            logger.log_metrics({"diagnosis/blank_plateau": 1.0}, step=step)
+            if hasattr(logger, "log_table"):  # W&B: the causes beside the run's summary
+                logger.experiment.summary["diagnosis/blank_plateau"] = "; ".join(causes)
+
+
+def likely_causes(trainer: L.Trainer, module: L.LightningModule) -> list[str]:
+    """Each usual cause of a blank plateau, checked against this run: what is wrong first, what is fine after."""
+    wrong, fine = [], []
+    lr = trainer.optimizers[0].param_groups[0]["lr"]
+    if lr < 1e-6:
+        wrong.append(f"learning rate {lr:.1e} now: too low to move the model (fine-tuning uses 1e-5 to 1e-3)")
+    elif lr > 1e-2:
+        wrong.append(f"learning rate {lr:.1e} now: so high that training collapses to all blanks; try 1e-5 to 1e-3")
+    else:
+        fine.append(f"learning rate {lr:.1e} is in the usual range")
+    vocab = len(module.tokenizer)
+    if module.kept_head_rows is None:
+        fine.append(f"the CTC head is new ({vocab} tokens, no pretrained head): it needs more steps than a reused one")
+    elif module.kept_head_rows < vocab / 2:
+        wrong.append(
+            f"only {module.kept_head_rows} of {vocab} tokens reuse the pretrained head's rows: the vocabulary does "
+            "not match the checkpoint's (vocab=pretrained or union keeps them)"
+        )
+    else:
+        fine.append(f"{module.kept_head_rows} of {vocab} tokens reuse the pretrained head's rows")
+    items = trainer.datamodule.datasets["train"].items
+    seconds = sum(item.duration for item in items)
+    labels = sum(len(item.text) for item in items) / max(seconds, 1e-9)
+    frames = 16000 / math.prod(module.model.config.conv_stride)
+    if labels > frames / 2:
+        wrong.append(
+            f"{labels:.1f} labels per second of audio against {frames:.0f} frames: CTC cannot fit them (wrong "
+            "transcripts, or audio of another sample rate)"
+        )
+    else:
+        fine.append(f"{labels:.1f} labels per second of audio, {frames:.0f} frames: they fit")
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in module.parameters())
+    if module.transformer_frozen:
+        steps = module.hparams.freeze_transformer_steps
+        wrong.append(f"the transformer is still frozen (freeze_transformer_steps={steps})")
+    elif trainable < total / 10:
+        wrong.append(f"only {trainable:,} of {total:,} parameters train")
+    else:
+        fine.append(f"{trainable:,} of {total:,} parameters train")
+    hours = seconds / 3600
+    (wrong if hours < 1 else fine).append(f"{hours:.2f} h of training audio" + (": very little" if hours < 1 else ""))
+    return wrong + fine
