@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -56,6 +59,21 @@ class BeamSettings:
     beam_width: int = 32
     token_min_logp: float = -5.0
     top_k: int = 8
+
+
+@contextmanager
+def native_stderr_quiet() -> Iterator[None]:
+    """Silences what C++ libraries write to the process's stderr (file descriptor 2) meanwhile; Python's errors
+    still raise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def decoder_labels(tokenizer: Wav2Vec2CTCTokenizer) -> list[str]:
@@ -108,9 +126,9 @@ class BeamDecoder:
             unigrams = arpa_unigrams(self.lm)
         self.unigrams = unigrams
         lm_options = {"kenlm_model_path": str(self.lm), "unigrams": unigrams} if self.lm else {}
-        self._search = search_factory()(
-            self.labels, alpha=settings.alpha, beta=settings.beta, unk_score_offset=settings.unk_offset, **lm_options
-        )
+        with native_stderr_quiet():  # KenLM prints a progress bar of asterisks and a hint on every ARPA load
+            weights = {"alpha": settings.alpha, "beta": settings.beta, "unk_score_offset": settings.unk_offset}
+            self._search = search_factory()(self.labels, **weights, **lm_options)
         self._owned: tempfile.TemporaryDirectory | None = None
 
     @classmethod

@@ -41,6 +41,11 @@ class Source:
     error: str | None = None
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def audio_files(sources: list[str], audio_dir: str | None = None) -> list[Source]:
     """Files as given, folders searched for audio, manifests read for their ``file`` entries (``file:line``
     named for a line that is not a JSON object with one)."""
@@ -166,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     out = open(args.out, "w", encoding="utf-8") if args.out and args.format == "jsonl" else sys.stdout  # noqa: SIM115
     started = time.perf_counter()
     try:
-        for source in track(files, description=f"transcribing {len(recordings)} files", console=console):
+        for source in track(files, description=f"transcribing {plural(len(recordings), 'file')}", console=console):
             try:
                 if source.error is not None:
                     raise ValueError(source.error)

@@ -100,6 +100,8 @@ def wandb_logger(
         id=resume_id,
         resume="allow" if resume_id else None,
     )
+    # Lightning always passes W&B's deprecated `anonymous` setting (as None), and W&B warns about it on every run.
+    logger._wandb_init.pop("anonymous", None)
     if rank_zero_only.rank == 0 and mode != "disabled":
         folder.mkdir(parents=True, exist_ok=True)
         id_file.write_text(logger.version or "")

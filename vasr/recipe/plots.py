@@ -37,7 +37,8 @@ def plot_curves(metrics_csv: str | Path, out: str | Path) -> Path:
     wer_ax.set(xlabel="step", ylabel="error rate", title="validation WER / CER", ylim=(0, None))
     for axis in (loss_ax, wer_ax):
         axis.grid(alpha=0.3)
-        axis.legend()
+        if axis.get_legend_handles_labels()[0]:  # a run shorter than one validation has no WER to plot
+            axis.legend()
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)

@@ -69,7 +69,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             run.write_json("results.json", results)
         return results
     if run.is_writer:
-        best = trainer.checkpoint_callback.best_model_path or str(run.last_checkpoint)
+        best = best_checkpoint(trainer, run)
         model, tokenizer, found = pick_export(trainer, best, module.decoding, splits["val"], batch, cfg.device)
         results |= found | {"best_checkpoint": best}
         export_folder(model, tokenizer, run.export)
@@ -79,6 +79,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
             results |= understand(cfg, splits, run)
         report(results, module, trainer, run, best)
     return results
+
+
+def best_checkpoint(trainer: L.Trainer, run: RunFolder) -> str:
+    """The checkpoint with the best val WER; the last one, said so, in a run that never validated."""
+    if trainer.checkpoint_callback.best_model_path:
+        return trainer.checkpoint_callback.best_model_path
+    log.warning(
+        "no validation ran (the run is shorter than one validation interval, trainer.val_check_interval): "
+        "the export is the last checkpoint and val/wer is nan"
+    )
+    return str(run.last_checkpoint)
 
 
 def resumed_vocab(ckpt_path: str, splits: Splits, force: bool) -> dict[str, int]:
@@ -171,6 +182,8 @@ def summary(results: dict[str, float], run: RunFolder, best_path: str) -> str:
             lm = results.get(f"test/lm_{name}")
             with_lm = f" greedy, {lm:.2%} with the n-gram LM" if lm is not None else ""
             lines.append(f"test {name.upper()}: {start}{after:.2%}{with_lm}")
+    if any(results.get(f"test/{name}", 0) > 1 for name in ("wer", "cer", "lm_wer", "lm_cer")):
+        lines.append("(rates above 100%: the hypotheses insert more than the references hold, as an untrained model's do)")
     lines.append(", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float)))
     lines += [
         f"score it:      vasr-evaluate model_path={run.export}",
