@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,10 +48,11 @@ def test_ddp_two_processes_one_run_folder_whole_val_set(corpus, tmp_path):
     assert counts == {"6.0"}  # both ranks' predictions, deduplicated: the whole validation split
 
 
-def test_multirun_with_a_failing_job_then_compare(corpus, tmp_path):
+def test_multirun_with_a_failing_job_exits_non_zero_after_the_others_then_compare(corpus, tmp_path):
     sweep = tmp_path / "sweep"
-    run(
-        "train.py",
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
         "-m",
         *QUICK,
         *corpus_args(corpus),
@@ -58,7 +60,14 @@ def test_multirun_with_a_failing_job_then_compare(corpus, tmp_path):
         "trainer.max_steps=2",
         "model.optimizer.lr=1e-3,3e-3",
         "model.scheduler.name=linear,bogus",
-    )
+    ]
+    process = launch(command)
+    stdout, stderr = process.communicate(timeout=600)
+    output = stdout + stderr
+    assert process.returncode == 1
+    assert f"sweep folder {sweep}: each job writes {sweep}/<job>-<run_name>/" in output
+    assert len(re.findall(r"job \S+ failed: .*bogus is not a valid SchedulerType", output)) == 2
+    assert f"2 of 4 jobs failed; the others ran: vasr-compare {sweep}" in output
     rows = write_comparison(sweep)
     assert len(rows) == 4
     assert sum(r["status"] == "done" for r in rows) == 2

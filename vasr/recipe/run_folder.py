@@ -192,10 +192,12 @@ def record_failure(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from vasr.recipe.sweep import FAILED
+
     if not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN):
         raise
     trace = traceback.format_exc()
-    RunFolder(Path(cfg.paths.output_dir)).write_text("failed.txt", trace.strip().splitlines()[-1] + "\n" + trace)
+    RunFolder(Path(cfg.paths.output_dir)).write_text(FAILED, trace.strip().splitlines()[-1] + "\n" + trace)
     log.exception("job %s failed; the sweep goes on", cfg.run_name)
     return float("inf")
 

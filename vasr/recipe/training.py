@@ -183,7 +183,7 @@ def summary(results: dict[str, float], run: RunFolder, best_path: str) -> str:
             with_lm = f" greedy, {lm:.2%} with the n-gram LM" if lm is not None else ""
             lines.append(f"test {name.upper()}: {start}{after:.2%}{with_lm}")
     if any(results.get(f"test/{name}", 0) > 1 for name in ("wer", "cer", "lm_wer", "lm_cer")):
-        lines.append("(rates above 100%: the hypotheses insert more than the references hold, as an untrained model's do)")
+        lines.append("(rates above 100%: the hypotheses hold more words than the references, as untrained ones do)")
     lines.append(", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float)))
     lines += [
         f"score it:      vasr-evaluate model_path={run.export}",
