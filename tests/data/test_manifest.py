@@ -102,3 +102,18 @@ def test_durations_are_cached_between_runs_and_refreshed_when_a_file_changes(cor
     sf.write(tmp_path / "audio" / records[0]["file"], np.zeros(8000, np.float32), 16000)  # now 0.5 s
     again, _ = read_manifest(path, tmp_path / "audio")
     assert again[0].duration == 0.5 and again[1].duration == first[1].duration
+
+
+def test_every_bad_line_is_reported_at_once_with_the_skip_hint(corpus, tmp_path):
+    records = copy_corpus(corpus, tmp_path)
+    lines = [dump(records[0]), "{oops", '{"id": 1}', dump({**records[1], "file": "nowhere.wav"}), b"\xff\xfe"]
+    lines += ["{oops"] * 25  # past the cap: counted, not listed
+    with pytest.raises(ManifestError) as error:
+        read_manifest(write(tmp_path, lines), tmp_path / "audio")
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'manifest.jsonl'}: 29 bad lines:")
+    for number, reason in [(2, "not JSON"), (3, "missing key: sentence"), (4, "audio file missing"), (5, "not UTF-8")]:
+        assert f"manifest.jsonl:{number}: {reason}" in message
+    assert message.count("manifest.jsonl:") == 1 + 20 and "… and 9 more" in message  # the heading and 20 lines
+    assert message.rstrip().endswith("skip them with data.skip_bad=true (each is counted in the run's validation.json)")
+    assert error.value.__cause__ is None and error.value.__context__ is None  # one message, no chained traceback

@@ -277,3 +277,16 @@ def test_gpu_trainer_trains_the_reference_model(corpus, base_like_checkpoint, tm
     with open(folder / "metrics.csv") as handle:
         losses = [float(row["train/loss"]) for row in csv.DictReader(handle) if row["train/loss"]]
     assert len(losses) == 3 and all(math.isfinite(loss) for loss in losses)
+
+
+def test_bad_training_lines_are_reported_together_without_a_traceback(corpus, tmp_path):
+    lines = (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("\n".join([lines[0], "{oops", *lines[1:5], '{"id": "x"}', *lines[5:]]) + "\n", encoding="utf-8")
+    args = [a for a in corpus_args(corpus) if not a.startswith("data.manifest=")]
+    process = launch([sys.executable, str(ROOT / "train.py"), "model=micro", *args, f"data.manifest={manifest}"])
+    stdout, stderr = process.communicate(timeout=300)
+    output = stdout + stderr
+    assert process.returncode == 1 and "Traceback" not in output
+    assert f"{manifest}: 2 bad lines:" in output and f"{manifest}:2: not JSON" in output
+    assert f"{manifest}:7: missing key: sentence, file" in output and "data.skip_bad=true" in output

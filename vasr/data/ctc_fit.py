@@ -10,9 +10,10 @@ was cut.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from vasr.data.audio import SAMPLE_RATE
-from vasr.data.manifest import Item, ManifestError, ValidationReport
+from vasr.data.manifest import Item, ManifestError, ValidationReport, bad_lines_message
 
 REASON = "transcript too long for its audio under CTC"
 
@@ -39,6 +40,7 @@ def check_ctc_fit(
     """Items whose transcript fits their audio; others raise naming ``file:line``, or are counted and dropped."""
     by_manifest = {report.manifest: report for report in reports}
     kept: dict[str, list[Item]] = {}
+    errors: dict[str, list[str]] = {}
     for name, items in splits.items():
         kept[name] = []
         for item in items:
@@ -49,8 +51,11 @@ def check_ctc_fit(
                 continue
             detail = f"{REASON}: {need} frames needed, {item.duration:.2f} s gives {have}"
             if not skip_bad or item.manifest not in by_manifest:
-                raise ManifestError(f"{item.where}: {detail} (data.skip_bad=true skips such lines)")
+                errors.setdefault(item.manifest, []).append(f"{item.where}: {detail}")
+                continue
             report = by_manifest[item.manifest]
             report.note(report.skipped, REASON, item.where, detail)
             report.kept -= 1
+    if errors:
+        raise ManifestError("\n".join(bad_lines_message(Path(manifest), found) for manifest, found in errors.items()))
     return kept

@@ -106,10 +106,12 @@ def read_manifest(
     report = ValidationReport(str(manifest))
     items: list[Item] = []
 
+    errors: list[str] = []
+
     def bad(reason: str, number: int) -> None:
         where = f"{manifest}:{number}"
         if not skip_bad:
-            raise ManifestError(f"{where}: {reason}")
+            errors.append(f"{where}: {reason}")
         report.note(report.skipped, reason.split(":")[0], where, reason)
 
     with manifest.open("rb") as handle:
@@ -168,5 +170,16 @@ def read_manifest(
                 Item(str(record["id"]), text, str(path), duration, number, str(record["sentence"]), str(manifest))
             )
     cache.save()
+    if errors:
+        raise ManifestError(bad_lines_message(manifest, errors))
     report.kept = len(items)
     return items, report
+
+
+def bad_lines_message(manifest: Path, errors: list[str], shown: int = 20) -> str:
+    """Every bad line of a manifest in one message (the first ``shown``), with the way to skip them."""
+    more = f"\n  … and {len(errors) - shown} more" if len(errors) > shown else ""
+    return (
+        f"{manifest}: {len(errors)} bad line{'s' if len(errors) > 1 else ''}:\n  " + "\n  ".join(errors[:shown]) + more
+        + "\nFix them, or skip them with data.skip_bad=true (each is counted in the run's validation.json)"
+    )  # fmt: skip

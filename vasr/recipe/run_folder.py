@@ -186,15 +186,20 @@ def damaged(path: Path) -> str | None:
     return f"corrupt (its record {bad} fails its checksum)" if bad else None
 
 
-def record_failure(cfg: DictConfig) -> float:
-    """In a sweep, a failed job is written to its folder (``failed.txt``) and scores +inf, so the sweep goes
-    on; outside one the error propagates. Called from an ``except`` block."""
+def in_sweep() -> bool:
+    """Whether this job is one of a Hydra sweep's."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def record_failure(cfg: DictConfig) -> float:
+    """In a sweep, a failed job is written to its folder (``failed.txt``) and scores +inf, so the sweep goes
+    on; outside one the error propagates. Called from an ``except`` block."""
     from vasr.recipe.sweep import FAILED
 
-    if not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN):
+    if not in_sweep():
         raise
     trace = traceback.format_exc()
     RunFolder(Path(cfg.paths.output_dir)).write_text(FAILED, trace.strip().splitlines()[-1] + "\n" + trace)

@@ -14,6 +14,7 @@ from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from vasr.data.corpus import Splits, finalize_corpus, load_corpus
 from vasr.data.datamodule import SplitFingerprint
+from vasr.data.manifest import ManifestError
 from vasr.data.splits import write_splits
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding, uses_attention_mask
@@ -24,7 +25,7 @@ from vasr.recipe.callbacks import OptunaPruning
 from vasr.recipe.evaluation import choose_export, score, test_best
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
-from vasr.recipe.run_folder import RunFolder, record_failure, unpin_run
+from vasr.recipe.run_folder import RunFolder, in_sweep, record_failure, unpin_run
 from vasr.recipe.trainer import build_trainer, one_line_per_message
 from vasr.text.vocab import run_vocab, save_vocab
 
@@ -205,7 +206,10 @@ def run_job(cfg: DictConfig) -> float:
     """``train.py``'s job: the metric the sweeper minimises; in a sweep a failing job scores +inf."""
     try:
         return float(train(cfg).get(cfg.optimized_metric, float("nan")))
-    except Exception:
+    except Exception as error:
+        if isinstance(error, ManifestError) and not in_sweep():  # the data's fault: its message, not a traceback
+            log.error("%s", error)
+            raise SystemExit(1) from None
         return record_failure(cfg)
     finally:
         unpin_run()
