@@ -23,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
+from vasr.console import quiet_libraries
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.subtitles import render
@@ -140,6 +141,7 @@ def speaks_numbers(vocab: dict[str, int]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    quiet_libraries()
     if args.greedy and (args.hotword or args.lm):
         parser().error("--greedy decodes without a beam: --hotword and --lm need one")
     console = Console(stderr=True)

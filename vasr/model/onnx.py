@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from transformers import Wav2Vec2ForCTC
 
+from vasr.console import quiet_libraries
 from vasr.data.audio import SAMPLE_RATE
 from vasr.decoding.beam import ALPHABET_FILE, LM_DIR, SETTINGS_FILE
 from vasr.model.export import load_for_inference, processor_for
@@ -48,6 +49,7 @@ def export_onnx(source: str | Path, out: str | Path) -> Path:
         output_names=["logits"],
         dynamic_shapes={"input_values": {0: batch, 1: samples}},
         dynamo=True,
+        verbose=False,
     )
     program.save(str(out / "model.onnx"))
     processor_for(tokenizer, model.config).save_pretrained(out)
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", help="export folder, .ckpt file or hub id")
     parser.add_argument("out", help="folder to write model.onnx and the processor into")
     args = parser.parse_args(argv)
+    quiet_libraries()
     print(export_onnx(args.model, args.out))
 
 

@@ -3,49 +3,21 @@
 from __future__ import annotations
 
 import logging
-import warnings
 
 import lightning as L
-import transformers
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-# Library lines a run prints that tell its user nothing: Lightning's advertisement for its cloud logger, a
-# deprecation inside Lightning's own pytree helper, and ModelCheckpoint's complaint in a run shorter than one
-# validation (the run says that itself: vasr.recipe.training.best_checkpoint).
-NOISE = {
-    "lightning.pytorch.utilities.rank_zero": ("litlogger",),
-}
-NOISY_WARNINGS = (
-    r".*isinstance\(treespec, LeafSpec\)",
-    r"`ModelCheckpoint\(monitor=.*could not find the monitored key",
-)
-
-
-class DropMessages(logging.Filter):
-    """Drops the records whose message holds one of ``parts``."""
-
-    def __init__(self, parts: tuple[str, ...]) -> None:
-        super().__init__()
-        self.parts = parts
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not any(part in message for part in self.parts)
+from vasr.console import quiet_libraries
 
 
 def one_line_per_message() -> None:
     """Lightning's messages once: the ``lightning`` package prints them through a console handler of its own and
     also hands them to the root logger (Hydra's console and ``train.log``); the root's handlers stay. And none
-    of the libraries' noise (``NOISE``, ``NOISY_WARNINGS``, transformers' weight-loading and shard-writing bars)."""
+    of the libraries' noise (:func:`vasr.console.quiet_libraries`)."""
     if logging.getLogger().handlers:
         logging.getLogger("lightning").handlers.clear()
-    for name, parts in NOISE.items():
-        if not any(isinstance(f, DropMessages) for f in logging.getLogger(name).filters):
-            logging.getLogger(name).addFilter(DropMessages(parts))
-    for pattern in NOISY_WARNINGS:
-        warnings.filterwarnings("ignore", message=pattern)
-    transformers.utils.logging.disable_progress_bar()
+    quiet_libraries()
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:

@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import track
 
+from vasr.console import quiet_libraries
 from vasr.decoding.config import DecodeConfig
 from vasr.infer.transcribe import audio_files, transcriber_for
 from vasr.slu.model import NluModel
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--greedy", action="store_true", help="greedy ASR decoding even if the model has an n-gram")
     parser.add_argument("--device", default="auto", help="auto (the GPU if there is one), cpu, cuda (%(default)s)")
     args = parser.parse_args(argv)
+    quiet_libraries()
     console = Console(stderr=True)
     files = audio_files(args.audio, args.audio_dir)
     if not any(source.error is None for source in files):
