@@ -41,3 +41,25 @@ def test_export_lm_loads_in_pyctcdecode_and_transformers_and_decodes_alike(corpu
     assert wer(items, ours) < wer(items, greedy)  # the LM helps
     assert abs(wer(items, ours) - wer(items, by_pyctcdecode)) <= 0.005
     assert abs(wer(items, ours) - wer(items, by_transformers)) <= 0.005
+
+
+def test_the_transformers_pipeline_decodes_with_the_exports_lm_given_as_its_decoder(corpus, tmp_path):
+    """docs/decoding.md's transformers path: 16 kHz arrays (a path needs ffmpeg, other rates torchaudio), the
+    export's decoder passed in (the export's processor is the plain one, so the pipeline alone decodes greedy)."""
+    import soundfile as sf
+    from transformers import pipeline
+
+    asset = ASSETS / "vasr-tiny-vi"
+    model, tokenizer = Wav2Vec2ForCTC.from_pretrained(asset).eval(), Wav2Vec2CTCTokenizer.from_pretrained(asset)
+    export = export_folder(model, tokenizer, tmp_path / "export")
+    items, _ = read_manifest(corpus / "manifest.jsonl", corpus / "audio", numbers="verbalize")
+    BeamDecoder.with_ngram(tokenizer, NgramLM.train([i.text.split() for i in items], order=3), BeamSettings()).save(
+        export
+    )
+    decoder = pyctcdecode.BeamSearchDecoderCTC.load_from_dir(str(export))
+    asr = pipeline("automatic-speech-recognition", model=str(export), decoder=decoder)
+    assert asr.type == "ctc_with_lm"
+    log_probs, _ = posteriors(model, tokenizer, items[:4])
+    for item, lp in zip(items[:4], log_probs, strict=True):
+        audio, rate = sf.read(item.path, dtype="float32")
+        assert asr({"raw": audio, "sampling_rate": rate})["text"] == decoder.decode(lp.numpy())

@@ -33,9 +33,14 @@ def posteriors(
     """Each item's (frames, vocab) CTC log-probabilities in item order (on the CPU), and the wall time.
 
     The model and each batch go to ``device`` (the model stays there). Batch 1 feeds each utterance
-    unpadded (the reference recipe); larger batches are length-bucketed. Greedy decoding, beam search
+    unpadded (the reference recipe); larger batches are length-bucketed. A model without an attention mask
+    (group-normed feature encoder: wav2vec 2.0 base, vasr-tiny-vi) reads each utterance alone whatever
+    ``batch_size`` says: its feature encoder normalises over the whole input, padding included, so a padded batch
+    would change its output and a score would depend on what it was batched with. Greedy decoding, beam search
     with a language model and its weight tuning all read these.
     """
+    if not uses_attention_mask(model.config):
+        batch_size = 1
     target = resolve_device(device)
     model = model.to(target)
     dataset = SpeechDataset(items, tokenizer)
