@@ -166,20 +166,27 @@ def test_resume_on_another_number_of_ranks_trains_the_rest_of_the_epoch_once(cor
     assert sorted(i for ids in epoch0 for i in ids) == sorted(item.id for item in splits["train"])  # each once
 
 
+def faulty_run(corpus, tmp_path) -> list[str]:
+    """The overrides of the 2-rank gloo run the fault tests break and resume."""
+    return [
+        *QUICK,
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "run_name=faulty",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.val_check_interval=2",
+    ]
+
+
 def ddp_process(corpus, tmp_path, *extra: str) -> subprocess.Popen:
     """A 2-rank gloo run that trains until stopped, checkpointing every 2 steps; its output in ``ddp.log``."""
     return subprocess.Popen(
         [
             sys.executable,
             str(ROOT / "train.py"),
-            *QUICK,
-            *corpus_args(corpus),
-            f"paths.runs_dir={tmp_path}",
-            "run_name=faulty",
-            "trainer=ddp",
-            "trainer.accelerator=cpu",
-            "trainer.devices=2",
-            "trainer.val_check_interval=2",
+            *faulty_run(corpus, tmp_path),
             "callbacks.last_checkpoint.every_n_steps=2",
             "callbacks.rank_watch.silent_seconds=10",
             *extra,
@@ -238,14 +245,7 @@ def test_a_dead_rank_ends_the_job_promptly_naming_it_and_last_resumes(fault, cor
     step = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
     resumed = run(
         "train.py",
-        *QUICK,
-        *corpus_args(corpus),
-        f"paths.runs_dir={tmp_path}",
-        "run_name=faulty",
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        "trainer.val_check_interval=2",
+        *faulty_run(corpus, tmp_path),
         "ckpt_path=last",
         f"trainer.max_steps={step + 2}",
         timeout=300,

@@ -93,6 +93,8 @@ def test_optuna_two_trials(corpus, tmp_path):
     assert len(write_comparison(sweep)) == 2
     assert "best_value" in (sweep / "optimization_results.yaml").read_text()
     assert result.returncode == 0
+    output = result.stdout + result.stderr
+    assert "alembic" not in output and "ExperimentalWarning" not in output  # the storage's setup stays quiet
 
 
 def test_wandb_offline_run_holds_config_and_metrics(corpus, tmp_path):
