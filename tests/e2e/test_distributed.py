@@ -236,7 +236,8 @@ def test_a_dead_rank_ends_the_job_promptly_naming_it_and_last_resumes(fault, cor
             expected = "rank 1: rank 0 is gone"
         else:
             os.kill(rank1, signal.SIGSTOP)  # alive but silent, like a node whose network went away
-            assert exits_within(rank0, 60) >= 10  # the stated bound: silent_seconds, not the 30-minute default
+            # the stated bound: silent_seconds (less the beat the frozen rank last made), not the 30-minute default
+            assert exits_within(rank0, 60) >= 10 - 2
             expected = "rank 0: rank 1 has been silent for 10 s"
     finally:
         os.killpg(process.pid, signal.SIGKILL)
