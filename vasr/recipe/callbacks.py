@@ -14,9 +14,13 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from vasr.data.audio import SAMPLE_RATE
 from vasr.recipe.run_folder import RunFolder, is_writer
 
 log = logging.getLogger("vasr")
+# Where an Optuna trial was pruned: the trial's user attribute and the run's results key.
+PRUNED_AT = "pruned_at_step"
+STORE_GONE = "rank 0 is gone (the job's store, which it hosts, does not answer)"
 
 
 class BestCheckpoint(ModelCheckpoint):
@@ -120,7 +124,7 @@ class OptunaPruning(L.Callback):
             return
         self.pruned_at = trainer.global_step
         if self.trial is not None:
-            self.trial.set_user_attr("pruned_at_step", trainer.global_step)
+            self.trial.set_user_attr(PRUNED_AT, trainer.global_step)
             log.info("trial %d pruned at step %d (%s %.4f)", self.trial.number, self.pruned_at, self.monitor, value)
         trainer.should_stop = True
 
@@ -159,7 +163,7 @@ class RankWatch(L.Callback):
             try:
                 silent = self.silent_rank(self.silent_seconds)
             except Exception:  # noqa: BLE001 - any failure to reach the store means its host is gone
-                self._die("rank 0 is gone (the job's store, which it hosts, does not answer)")
+                self._die(STORE_GONE)
             if silent is not None:
                 self._die(
                     f"rank {silent} has been silent for {self.silent_seconds:.0f} s (killed, out of memory, "
@@ -203,7 +207,7 @@ class RankWatch(L.Callback):
                 return
             reason = f"rank {silent} stopped answering ({type(exception).__name__})"
         except Exception:  # noqa: BLE001
-            reason = "rank 0 is gone (the job's store, which it hosts, does not answer)"
+            reason = STORE_GONE
         self._die(reason)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
@@ -269,7 +273,7 @@ def likely_causes(trainer: L.Trainer, module: L.LightningModule) -> list[str]:
     items = trainer.datamodule.datasets["train"].items
     seconds = sum(item.duration for item in items)
     labels = sum(len(item.text) for item in items) / max(seconds, 1e-9)
-    frames = 16000 / math.prod(module.model.config.conv_stride)
+    frames = SAMPLE_RATE / math.prod(module.model.config.conv_stride)
     if labels > frames / 2:
         wrong.append(
             f"{labels:.1f} labels per second of audio against {frames:.0f} frames: CTC cannot fit them (wrong "

@@ -4,7 +4,7 @@ The study lives in a storage (a SQLite file in the sweep folder unless ``hydra.s
 so a sweep resumes after a kill and several workers can run trials of one study at once: each worker claims trials
 until the study holds ``n_trials``, keeps a heartbeat for the ones it runs, and a trial whose worker died is failed
 after the grace period and retried once with the same parameters. Each job reports its validation metric to its
-trial (:class:`OptunaPruning`), and the study's pruner stops hopeless ones.
+trial (:class:`vasr.recipe.callbacks.OptunaPruning`), and the study's pruner stops hopeless ones.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import Trial, TrialState
 
+from vasr.recipe.callbacks import PRUNED_AT
+
 log = logging.getLogger(__name__)
 # The sweeper hands each job its trial number in this variable (``hydra.job.env_set``); the sweep's subdir names it.
 TRIAL_ENV = "VASR_OPTUNA_TRIAL"
-PRUNED_AT = "pruned_at_step"  # the user attribute vasr.recipe.callbacks.OptunaPruning sets
 SURPLUS = "surplus"
 # Heartbeats, stale-trial retries and asking trials outside Study.optimize are what several workers need; Optuna
 # flags the first two as experimental since 2.8 and warns on the third.

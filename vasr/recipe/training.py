@@ -21,7 +21,7 @@ from vasr.decoding.ctc import CTCDecoding, uses_attention_mask
 from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
-from vasr.recipe.callbacks import OptunaPruning
+from vasr.recipe.callbacks import PRUNED_AT, OptunaPruning
 from vasr.recipe.evaluation import choose_export, score, test_best
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
@@ -65,7 +65,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     batch = cfg.data.loader.eval_batch_size or 1
     results = score_before(cfg, module, splits, run, batch) if run.is_writer else {}
     results |= fit(trainer, module, datamodule, ckpt_path)
-    if "pruned_at_step" in results:  # an Optuna trial judged hopeless: no export, test or NLU to spend time on
+    if PRUNED_AT in results:  # an Optuna trial judged hopeless: no export, test or NLU to spend time on
         if run.is_writer:
             run.write_json("results.json", results)
         return results
@@ -134,7 +134,7 @@ def fit(trainer: L.Trainer, module, datamodule, ckpt_path: str | None) -> dict[s
     results["val/wer"] = float(best.best_model_score) if best.best_model_score is not None else float("nan")
     pruned = [c.pruned_at for c in trainer.callbacks if isinstance(c, OptunaPruning) and c.pruned_at is not None]
     if pruned:
-        results["pruned_at_step"] = float(pruned[0])
+        results[PRUNED_AT] = float(pruned[0])
     return results
 
 

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from vasr.recipe.plots import read_metrics  # noqa: E402
+from vasr.recipe.sweep import FAILED
 
 FIRST = ("val/wer", "test/wer", "test/lm_wer", "test/cer", "test/lm_cer")  # the figures people look for first
 PER_RUN = ("run_name", "paths.", "hydra.", "callbacks.", "logger.")  # differ by construction: not settings
@@ -42,7 +43,7 @@ def summarise(folder: Path) -> tuple[dict, dict]:
     settings = flatten(OmegaConf.to_container(OmegaConf.load(folder / "config.yaml")))
     row: dict = {"run": folder.name}
     results = folder / "results.json"
-    failure = folder / "failed.txt"
+    failure = folder / FAILED
     if results.exists():
         row |= {k: v for k, v in json.loads(results.read_text()).items() if isinstance(v, float)}
         row["status"] = "done"
