@@ -3,7 +3,9 @@
 import hydra
 from omegaconf import DictConfig
 
-import vasr  # noqa: F401  (registers the ${vasr_asset:} config resolver)
+from vasr.recipe.resolvers import register_resolvers
+
+register_resolvers()  # before Hydra composes conf/
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")

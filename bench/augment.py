@@ -22,6 +22,7 @@ import soundfile as sf
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.augment import (
     AddNoise,
     Augmentation,
@@ -34,7 +35,6 @@ from vasr.augment import (
     SampleKey,
     SyntheticRooms,
 )
-from vasr.data.audio import SAMPLE_RATE, load_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 

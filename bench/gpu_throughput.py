@@ -45,7 +45,7 @@ from hydra import compose, initialize_config_dir
 from throughput import run_reference, run_vasr
 from transformers import Wav2Vec2ForCTC
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 from vasr.data.manifest import read_manifest
 from vasr.model.build import build_from_config, compile_blocks
 from vasr.text.vocab import PAD, build_vocab, tokenizer_for

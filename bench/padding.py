@@ -19,8 +19,8 @@ import torch
 from common import demo_durations, real_shaped_durations
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from vasr.audio import SAMPLE_RATE
 from vasr.augment import Augmentation
-from vasr.data.audio import SAMPLE_RATE
 from vasr.data.sampler import BucketBatchSampler, padded_seconds
 
 PAD_TO = 0.125  # conf/data/demo.yaml

@@ -32,8 +32,8 @@ import numpy as np
 import soundfile as sf
 from common import write_table
 
+from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.augment.transforms import fft_convolve, mix
-from vasr.data.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
 from vasr.decoding.beam import BeamDecoder
 from vasr.decoding.ctc import CTCDecoding

@@ -10,9 +10,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
+from vasr.recipe.resolvers import register_resolvers
 from vasr.synth import write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
+register_resolvers()  # the tests compose conf/ as train.py does
 # conf/model/micro.yaml's architecture with its overrides: small enough for a CPU step in well under a second.
 _MICRO = OmegaConf.load(ROOT / "conf" / "model" / "micro.yaml")
 MICRO_ARCHITECTURE = OmegaConf.to_container(_MICRO.architecture) | OmegaConf.to_container(_MICRO.overrides)

@@ -18,7 +18,8 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (Path(CONF) / group).glob("*.yaml"))
+    """A group's options; ``_common.yaml``-style files are what the options extend, not options."""
+    return sorted(p.stem for p in (Path(CONF) / group).glob("*.yaml") if not p.stem.startswith("_"))
 
 
 def compose_train(overrides: list[str]):

@@ -13,7 +13,7 @@ import torch
 from tests.e2e.test_train import corpus_args, run
 from tests.infer.test_posteriors import on_devices
 from vasr import ASSETS
-from vasr.data.audio import SAMPLE_RATE, load_audio
+from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from vasr.audio import SAMPLE_RATE
 from vasr.augment import NoiseFolder, RirFolder
 from vasr.augment.transforms import power
-from vasr.data.audio import SAMPLE_RATE
 
 
 def noise_folder(tmp_path):

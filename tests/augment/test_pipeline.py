@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.augment import AddNoise, Augmentation, Babble, ColouredNoise, Hum, Reverb, SampleKey, SyntheticRooms
 from vasr.augment.transforms import mix, power
-from vasr.data.audio import SAMPLE_RATE, load_audio
 
 
 def speech(seconds: float = 2.0) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import MICRO_ARCHITECTURE, optim_factories
+from vasr.audio import load_audio, standardize
 from vasr.augment import AddNoise, Augmentation, ColouredNoise, Reverb, SyntheticRooms
-from vasr.data.audio import load_audio, standardize
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.sampler import padded_seconds
 from vasr.data.splits import load_splits, write_splits

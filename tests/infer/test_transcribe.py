@@ -10,7 +10,7 @@ import soundfile as sf
 import soxr
 
 from vasr import ASSETS
-from vasr.data.audio import SAMPLE_RATE, load_audio
+from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
 from vasr.decoding.ctc import greedy_transcripts
 from vasr.infer.posteriors import posteriors

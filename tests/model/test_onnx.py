@@ -9,7 +9,7 @@ import torch
 
 from tests.conftest import ROOT
 from vasr import ASSETS
-from vasr.data.audio import load_audio, standardize
+from vasr.audio import load_audio, standardize
 from vasr.data.manifest import read_manifest
 from vasr.model.export import load_for_inference
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
 
 from tests.conftest import ROOT
 from vasr.recipe.nlu import train_nlu
@@ -23,7 +23,8 @@ def commands(seed: int, count: int) -> list:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
-    cfg = OmegaConf.load(ROOT / "conf" / "nlu" / "demo.yaml")  # as the default run trains it, fewer epochs
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="train").nlu  # as the default run trains it, fewer epochs
     cfg.max_epochs, cfg.accelerator = 6, "cpu"
     examples = {"train": commands(1, 1200), "val": commands(2, 100), "test": commands(3, 200)}
     run = RunFolder(tmp_path_factory.mktemp("run"))

@@ -7,7 +7,7 @@ import soundfile as sf
 import soxr
 
 from vasr import ASSETS
-from vasr.data.audio import SAMPLE_RATE, load_audio
+from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
 from vasr.slu.__main__ import main
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from vasr.slu.schema import SOICT_INTENTS
 from vasr.synth.broad import INTENT, BroadTextGenerator
 from vasr.synth.corpus import plan
-from vasr.synth.templates import INTENTS
 from vasr.text import normalize
 from vasr.text.syllables import TONES, inventory, parse
 
@@ -33,7 +33,7 @@ def test_text_covers_the_inventory_and_is_broad():
 
 def test_broad_corpus_is_in_the_soict_format_without_demo_intents(tmp_path):
     records, jobs = plan(tmp_path, 20, seed=3, text="broad")
-    assert {r["intent"] for r in records} == {INTENT} and INTENT not in INTENTS
+    assert {r["intent"] for r in records} == {INTENT} and INTENT not in SOICT_INTENTS
     assert all(r["entities"] == [] and r["sentence_annotation"] == r["sentence"] for r in records)
     assert [j.speech_text for j in jobs] == [normalize(r["sentence"], numbers="verbalize") for r in records]
 

@@ -5,9 +5,9 @@ import unicodedata
 import soundfile as sf
 
 from vasr.data.manifest import SOICT_KEYS
+from vasr.slu.schema import SOICT_ENTITY_TYPES, SOICT_INTENTS
 from vasr.synth import write_corpus
 from vasr.synth.corpus import plan
-from vasr.synth.templates import ENTITY_TYPES, INTENTS
 from vasr.text import normalize
 
 
@@ -20,7 +20,7 @@ def test_manifest_lines_match_the_soict_format(corpus):
     assert len(records) == 24
     for record in records:
         assert tuple(record) == SOICT_KEYS
-        assert record["intent"] in INTENTS
+        assert record["intent"] in SOICT_INTENTS
         assert record["file"] == f"{record['id']}.wav" and re.fullmatch(r"[0-9a-f]{24}", record["id"])
 
 
@@ -31,7 +31,7 @@ def test_annotation_and_entities_agree_with_sentence(corpus):
         assert [{"type": t, "filler": f} for t, f in spans] == record["entities"]
         assert re.sub(r"\[ [^:\]]+ : ([^\]]+) \]", r"\1", annotation) == record["sentence"]
         for entity in record["entities"]:
-            assert entity["type"] in ENTITY_TYPES and entity["filler"] in record["sentence"]
+            assert entity["type"] in SOICT_ENTITY_TYPES and entity["filler"] in record["sentence"]
 
 
 def test_wavs_are_16khz_mono_pcm16_and_not_silent(corpus):
@@ -51,8 +51,8 @@ def test_same_seed_gives_byte_identical_corpus_whatever_the_workers(corpus, tmp_
 
 def test_templates_cover_every_intent_and_entity_type(tmp_path):
     records, jobs = plan(tmp_path, 600, seed=1, decomposed_rate=0.05)
-    assert {r["intent"] for r in records} == set(INTENTS)
-    assert {e["type"] for r in records for e in r["entities"]} == set(ENTITY_TYPES)
+    assert {r["intent"] for r in records} == set(SOICT_INTENTS)
+    assert {e["type"] for r in records for e in r["entities"]} == set(SOICT_ENTITY_TYPES)
     decomposed = [r for r in records if r["sentence"] != unicodedata.normalize("NFC", r["sentence"])]
     assert decomposed, "some lines are written decomposed, like the real corpus"
     # The speech says exactly the verbalised transcript.

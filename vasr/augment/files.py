@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from vasr.data.audio import SAMPLE_RATE, to_mono, wav_declared_frames
+from vasr.audio import SAMPLE_RATE, to_mono, wav_declared_frames
 
 log = logging.getLogger("vasr")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")

@@ -12,8 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from vasr.audio import SAMPLE_RATE, load_audio, standardize
 from vasr.augment.files import read_segment, scan_folder
-from vasr.data.audio import SAMPLE_RATE, load_audio, standardize
 
 log = logging.getLogger("vasr")
 

@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from vasr.audio import SAMPLE_RATE
 from vasr.augment.transforms import change_speed
-from vasr.data.audio import SAMPLE_RATE
 
 _SPEEDS, _AUDIO = 0x5EED, 0xA0D1  # separate streams for the epoch's speeds and each utterance's draws
 

@@ -7,8 +7,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from vasr.audio import SAMPLE_RATE
 from vasr.augment.files import AudioFile, read_segment, scan_folder
-from vasr.data.audio import SAMPLE_RATE
 
 
 class RirFolder:

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 import soxr
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 
 
 class NoiseSource(Protocol):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 
 LABEL_PAD = -100  # ignored by Wav2Vec2ForCTC's loss
 LABEL_STEP = 16  # label widths of shape-stable batches are multiples of this

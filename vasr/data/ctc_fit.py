@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 from vasr.data.manifest import Item, ManifestError, ValidationReport, bad_lines_message
 
 REASON = "transcript too long for its audio under CTC"

@@ -11,8 +11,8 @@ import lightning as L
 from torch.utils.data import DataLoader
 from transformers import Wav2Vec2CTCTokenizer
 
+from vasr.audio import SAMPLE_RATE
 from vasr.augment.pipeline import Augmentation
-from vasr.data.audio import SAMPLE_RATE
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.manifest import Item

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from torch.utils.data import Dataset
 from transformers import Wav2Vec2CTCTokenizer
 
+from vasr.audio import SAMPLE_RATE, load_audio, standardize
 from vasr.augment.pipeline import Augmentation, SampleKey, perturbed_samples
-from vasr.data.audio import SAMPLE_RATE, load_audio, standardize
 from vasr.data.collate import Example
 from vasr.data.manifest import Item
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from vasr.data.audio import SAMPLE_RATE, DurationCache
+from vasr.audio import SAMPLE_RATE, DurationCache
 from vasr.text import normalize
 from vasr.text.normalize import DEFAULT_DROP, NumberStrategy
 

@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -25,21 +24,9 @@ from rich.progress import track
 
 from vasr.console import quiet_libraries
 from vasr.decoding.config import DecodeConfig
-from vasr.decoding.ctc import CTCDecoding
+from vasr.infer.recordings import audio_files, transcriber_for
 from vasr.infer.subtitles import render
-from vasr.infer.transcriber import Transcriber, Transcript
-from vasr.model.export import load_for_inference, model_folder
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au"}
-
-
-@dataclass(frozen=True)
-class Source:
-    """One recording to transcribe, or (``error`` set) an entry that names none: a bad manifest line, a path
-    that does not exist."""
-
-    path: Path
-    error: str | None = None
+from vasr.infer.transcriber import Transcript
 
 
 def plural(count: int, noun: str) -> str:
@@ -47,48 +34,11 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def audio_files(sources: list[str], audio_dir: str | None = None) -> list[Source]:
-    """Files as given, folders searched for audio, manifests read for their ``file`` entries (``file:line``
-    named for a line that is not a JSON object with one)."""
-    found: list[Source] = []
-    for source in map(Path, sources):
-        if source.is_dir():
-            found += [Source(p) for p in sorted(source.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES]
-        elif not source.exists():
-            found.append(Source(source, "no such file or folder"))
-        elif source.suffix == ".jsonl":
-            root = Path(audio_dir) if audio_dir else source.parent
-            for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
-                if line.strip():
-                    found.append(manifest_entry(source, number, line, root))
-        else:
-            found.append(Source(source))
-    return found
-
-
-def manifest_entry(manifest: Path, number: int, line: str, root: Path) -> Source:
-    try:
-        record = json.loads(line)
-        return Source(root / record["file"])
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        reason = "not JSON" if isinstance(error, json.JSONDecodeError) else 'no "file" entry'
-        return Source(Path(f"{manifest}:{number}"), f"{reason}: {line[:60]}")
-
-
 def decode_config(args: argparse.Namespace) -> DecodeConfig:
     """The command line as a decoding config: the model's own n-gram (``auto``) unless told otherwise."""
     lm = None if args.greedy else (args.lm or "auto")
     beam = {k: v for k, v in {"alpha": args.alpha, "beta": args.beta}.items() if v is not None}
     return DecodeConfig(lm=lm, beam=beam, hotwords=args.hotword, hotword_weight=args.hotword_weight)
-
-
-def transcriber_for(model: str, decode: DecodeConfig, device: str = "auto", **cutting: float) -> Transcriber:
-    """The :class:`Transcriber` of an export folder, ``.ckpt`` or hub id, decoding as ``decode`` says (``lm=auto``:
-    the folder's own n-gram); ``cutting``: chunk and context seconds, batch size."""
-    folder = model_folder(model)
-    network, tokenizer = load_for_inference(folder or model)
-    decoding = CTCDecoding.from_config(decode, tokenizer, model_dir=folder)
-    return Transcriber(network, decoding, device=device, **cutting)
 
 
 def parser() -> argparse.ArgumentParser:

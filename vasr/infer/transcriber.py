@@ -19,7 +19,7 @@ import soundfile as sf
 import torch
 from transformers import Wav2Vec2ForCTC
 
-from vasr.data.audio import SAMPLE_RATE, standardize, to_mono
+from vasr.audio import SAMPLE_RATE, standardize, to_mono
 from vasr.data.collate import CTCCollator, Example
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs, uses_attention_mask
 from vasr.infer.posteriors import resolve_device
@@ -79,7 +79,7 @@ def windows(samples: int, chunk: int, context: int, ratio: int) -> list[Window]:
     return found
 
 
-class AudioFile:
+class Recording:
     """A recording read one window at a time, resampled to 16 kHz mono."""
 
     def __init__(self, path: str | Path) -> None:
@@ -127,7 +127,7 @@ class Transcriber:
         self.pause_seconds = pause_seconds
         self.collate = CTCCollator(uses_attention_mask(model.config))
 
-    def log_probs(self, audio: AudioFile, start: int = 0, stop: int | None = None) -> torch.Tensor:
+    def log_probs(self, audio: Recording, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """(frames, vocabulary) CTC log-probabilities of samples ``[start, stop)``, from its windows in batches."""
         stop = audio.samples if stop is None else stop
         plan = [
@@ -150,7 +150,7 @@ class Transcriber:
 
     def __call__(self, path: str | Path) -> Transcript:
         """The file cut at its pauses into stretches of speech, each read (in chunks if long) and decoded."""
-        audio = AudioFile(path)
+        audio = Recording(path)
         seconds_per_frame = self.ratio / SAMPLE_RATE
         found = []
         for start, stop in speech_segments(audio, self.ratio, self.pause_seconds):
@@ -166,7 +166,7 @@ class Transcriber:
         return Transcript(str(path), " ".join(w.word for w in found), round(audio.duration, 3), found)
 
 
-def frame_energy(audio: AudioFile, frame: int, block_seconds: float = 30.0) -> np.ndarray:
+def frame_energy(audio: Recording, frame: int, block_seconds: float = 30.0) -> np.ndarray:
     """RMS of each ``frame`` samples (16 kHz) of the file, read block by block."""
     energies = []
     block = max(frame, int(block_seconds * SAMPLE_RATE) // frame * frame)
@@ -178,7 +178,7 @@ def frame_energy(audio: AudioFile, frame: int, block_seconds: float = 30.0) -> n
     return np.concatenate(energies) if energies else np.zeros(0)
 
 
-def speech_segments(audio: AudioFile, frame: int, pause_seconds: float) -> list[tuple[int, int]]:
+def speech_segments(audio: Recording, frame: int, pause_seconds: float) -> list[tuple[int, int]]:
     """``[start, stop)`` samples of the stretches between pauses of ``pause_seconds`` or more, cut mid-pause.
 
     A pause is a run of frames below 5% of the file's loud (95th percentile) level. Models are

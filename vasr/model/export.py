@@ -14,7 +14,7 @@ from transformers import (
     Wav2Vec2Processor,
 )
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 from vasr.decoding.ctc import uses_attention_mask
 from vasr.text.vocab import tokenizer_for
 

@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs
 from vasr.decoding.metrics import error_rates
 from vasr.model.freezing import HeadOnly

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from transformers import Wav2Vec2ForCTC
 
+from vasr.audio import SAMPLE_RATE
 from vasr.console import quiet_libraries
-from vasr.data.audio import SAMPLE_RATE
 from vasr.decoding.beam import ALPHABET_FILE, LM_DIR, SETTINGS_FILE
 from vasr.model.export import load_for_inference, processor_for
 

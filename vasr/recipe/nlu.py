@@ -15,11 +15,12 @@ from omegaconf import DictConfig
 
 from vasr.recipe.loggers import ResumableCSVLogger
 from vasr.recipe.run_folder import RunFolder
-from vasr.slu.data import OUTSIDE, SOICT_ENTITY_TYPES, SOICT_INTENTS, Example, read_examples
+from vasr.slu.data import Example, read_examples
 from vasr.slu.datamodule import NluDataModule
 from vasr.slu.metrics import slu_scores
 from vasr.slu.model import JointIntentSlot, NluModel
 from vasr.slu.module import NluModule
+from vasr.slu.schema import OUTSIDE, SOICT_ENTITY_TYPES, SOICT_INTENTS
 from vasr.text.itn import inverse_normalize
 
 log = logging.getLogger("vasr")

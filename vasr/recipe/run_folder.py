@@ -52,12 +52,6 @@ def precision() -> str:
     return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
 
 
-OmegaConf.register_new_resolver("vasr_launch_id", launch_id, use_cache=True, replace=True)
-OmegaConf.register_new_resolver("vasr_precision", precision, use_cache=True, replace=True)
-# Hydra writes its .hydra/ folder from global rank 0 only.
-OmegaConf.register_new_resolver("vasr_rank_zero", lambda value: value if is_writer() else None, replace=True)
-
-
 def pin_run(folder: Path, name: str) -> None:
     """Ranks Lightning re-launches read the parent's folder and name from the environment.
 

@@ -21,7 +21,7 @@ from rich.progress import track
 
 from vasr.console import quiet_libraries
 from vasr.decoding.config import DecodeConfig
-from vasr.infer.transcribe import audio_files, transcriber_for
+from vasr.infer.recordings import audio_files, transcriber_for
 from vasr.slu.model import NluModel
 from vasr.text.itn import inverse_normalize
 

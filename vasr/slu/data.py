@@ -17,12 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vasr.slu.metrics import Entity, Frame
-from vasr.synth.templates import ENTITY_TYPES, INTENTS
+from vasr.slu.schema import OUTSIDE, SOICT_ENTITY_TYPES, SOICT_INTENTS
 from vasr.text.normalize import normalize
 
-SOICT_INTENTS = tuple(INTENTS)  # the SoICT 2023 SLU schema, which the demo corpus mirrors
-SOICT_ENTITY_TYPES = ENTITY_TYPES
-OUTSIDE = "O"
 _SPAN = re.compile(r"\[\s*([^:\[\]]+?)\s*:\s*([^\[\]]*?)\s*\]")
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from vasr.slu.data import OUTSIDE, Example
+from vasr.slu.data import Example
 from vasr.slu.model import IGNORE, batch_inputs
+from vasr.slu.schema import OUTSIDE
 
 
 class TaggedText(Dataset):

@@ -24,8 +24,9 @@ from tokenizers.models import WordLevel
 from tokenizers.pre_tokenizers import WhitespaceSplit
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedModel, PreTrainedTokenizerFast
 
-from vasr.slu.data import OUTSIDE, entities_of
+from vasr.slu.data import entities_of
 from vasr.slu.metrics import Frame
+from vasr.slu.schema import OUTSIDE
 
 IGNORE = -100  # label of sub-tokens that are not a word's first: no loss, no prediction
 SPECIAL = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]"}

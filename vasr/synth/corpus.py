@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 from rich.progress import track
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 from vasr.synth.broad import BroadTextGenerator
 from vasr.synth.templates import CommandGenerator, Utterance
 from vasr.synth.tts import VOICES, Espeak, Speaker, variants

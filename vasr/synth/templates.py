@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vasr.slu.schema import SOICT_INTENTS
+
 Segment = tuple[str, str | None]  # (text, entity type or None)
 
 LIGHTS = [
@@ -195,6 +197,7 @@ CHECK_TAILS = [
 ]
 LOCATION_WORDS = ["ở", "trong", "tại", "của", ""]
 
+# Each intent of the SoICT schema (vasr.slu.schema): its command words and the devices it takes.
 INTENTS = {
     "kiểm tra tình trạng thiết bị": (["kiểm tra", "xem", "kiểm tra lại", "coi"], SWITCHABLE + DOORS),
     "mở thiết bị": (["mở", "mở ra", "kéo"], DOORS),
@@ -212,16 +215,6 @@ INTENTS = {
     "kích hoạt cảnh": (["kích hoạt", "bật", "chạy", "mở", "bắt đầu"], []),
     "hủy hoạt cảnh": (["hủy", "tắt", "dừng", "hủy bỏ", "ngừng"], []),
 }
-ENTITY_TYPES = (
-    "command",
-    "device",
-    "location",
-    "target number",
-    "time at",
-    "duration",
-    "changing value",
-    "scene",
-)
 
 
 @dataclass(frozen=True)
@@ -318,7 +311,7 @@ class CommandGenerator:
         return []
 
     def utterance(self) -> Utterance:
-        intent = self.pick(list(INTENTS))
+        intent = self.pick(list(SOICT_INTENTS))
         commands, devices = INTENTS[intent]
         head: list[Segment] = [(self.pick(PREFIXES), None)]
         command: list[Segment] = [(self.pick(commands), "command"), (self.pick(HELPERS), None)]

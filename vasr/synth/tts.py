@@ -14,7 +14,7 @@ import espeakng_loader
 import numpy as np
 import soxr
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 
 VOICES = ("vi", "vi-VN-x-south", "vi-VN-x-central")
 # Variants whose output changed between processes for the same input (4 corpora of 1,000

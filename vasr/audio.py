@@ -1,0 +1,108 @@
+"""Audio I/O with soundfile and soxr: headers for durations, per-item reads for batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SAMPLE_RATE = 16000
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed."""
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return to_mono(audio, rate, sample_rate)
+
+
+def to_mono(audio: np.ndarray, rate: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(frames, channels) float32 audio at ``rate`` as mono at ``sample_rate``: channels averaged, soxr."""
+    audio = audio.mean(axis=1)
+    if rate != sample_rate:
+        audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
+    return audio
+
+
+def standardize(audio: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance, as ``Wav2Vec2FeatureExtractor(do_normalize=True)`` does."""
+    return (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
+
+
+def wav_declared_frames(path: str | Path) -> int | None:
+    """Frames a RIFF/WAVE header's ``data`` chunk promises, or None for other formats.
+
+    libsndfile quietly reads a cut-off WAV as a shorter one; comparing this with the frames it
+    finds is how a truncated file is caught from the header alone.
+    """
+    with open(path, "rb") as handle:
+        riff = handle.read(12)
+        if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":  # RF64 and other formats: trust libsndfile
+            return None
+        block_align = 0
+        while len(header := handle.read(8)) == 8:
+            chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"data":
+                return size // block_align if block_align else None
+            body = handle.read(16) if chunk == b"fmt " else b""
+            if len(body) == 16:
+                block_align = struct.unpack("<H", body[12:14])[0]
+            handle.seek(size + (size & 1) - len(body), 1)  # to the next chunk, reading no audio
+    return None
+
+
+class DurationCache:
+    """Durations read from file headers, remembered by (size, mtime) in a JSON file between runs."""
+
+    def __init__(self, cache_file: str | Path | None = None) -> None:
+        self.cache_file = Path(cache_file) if cache_file else None
+        self._entries: dict[str, list] = {}
+        if self.cache_file and self.cache_file.exists():
+            try:
+                self._entries = json.loads(self.cache_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._entries = {}  # a damaged cache is rebuilt, never trusted
+        self._dirty = False
+
+    @staticmethod
+    def default_file(audio_dir: str | Path) -> Path:
+        """One cache file per audio folder under ``$XDG_CACHE_HOME/vasr`` (the data folder may be read-only)."""
+        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vasr"
+        digest = hashlib.sha1(str(Path(audio_dir).resolve()).encode()).hexdigest()[:16]
+        return root / f"durations-{digest}.json"
+
+    def duration(self, path: Path) -> tuple[float, int, int, float]:
+        """(seconds, sample rate, channels, seconds the header promises) from the header alone.
+
+        Raises ``soundfile.LibsndfileError`` for a file that is not audio.
+        """
+        stat = path.stat()
+        key = str(path)
+        entry = self._entries.get(key)
+        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+            return entry[2], entry[3], entry[4], entry[5]
+        info = sf.info(str(path))
+        rate = info.samplerate or 1
+        declared = wav_declared_frames(path)
+        seconds, promised = info.frames / rate, (info.frames if declared is None else declared) / rate
+        self._entries[key] = [stat.st_size, stat.st_mtime_ns, seconds, info.samplerate, info.channels, promised]
+        self._dirty = True
+        return seconds, info.samplerate, info.channels, promised
+
+    def save(self) -> None:
+        """Write the cache if anything new was read; failures to write only cost the next run time."""
+        if not (self.cache_file and self._dirty):
+            return
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._entries), encoding="utf-8")
+            tmp.replace(self.cache_file)
+            self._dirty = False
+        except OSError:
+            pass
