@@ -171,3 +171,10 @@ def test_trainer_ddp_trains_in_the_precision_trainer_default_picks(monkeypatch):
     default, ddp = (compose_train([f"trainer={name}"]).trainer for name in ("default", "ddp"))
     assert ddp.precision == default.precision == "bf16-mixed"  # a bf16 GPU, where trainer=cpu would say 32-true
     assert (ddp.strategy, ddp.devices, ddp.accelerator) == ("ddp", 2, "auto")
+
+
+def test_launcher_slurm_has_lightning_save_before_the_time_limit_and_the_requeued_job_resume():
+    cfg = compose_train(["launcher=slurm"])
+    launcher = cfg.hydra.launcher
+    assert launcher.additional_parameters.signal == "USR1@90"  # the signal Lightning's SLURM environment handles
+    assert "export SLURM_KILL_BAD_EXIT=1" in launcher.setup and cfg.ckpt_path == "auto"

@@ -43,9 +43,10 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
     for logger in loggers:
         logger.log_hyperparams(config)
     arguments = OmegaConf.to_container(cfg.trainer, resolve=True)
+    chosen = strategy(arguments)
     return L.Trainer(
         **arguments,
-        strategy=strategy(arguments),
+        strategy=chosen,
         default_root_dir=cfg.paths.output_dir,
         logger=loggers,
         callbacks=callbacks,
