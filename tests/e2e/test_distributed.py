@@ -28,7 +28,7 @@ QUICK = ["model=micro", "logger=csv", "decode=greedy", "data.loader.max_seconds=
 # What the resume tests run with: the default logger (W&B offline, and metrics.csv).
 RESUMABLE = [option for option in QUICK if option != "logger=csv"]
 # The fault tests' bounds: a collective waits this long for a lost rank, the others this long to check in.
-TIMEOUT, WAIT = 20, 10
+TIMEOUT, WAIT = 120, 10  # the timeout also bounds how long the ranks wait for each other to start
 
 
 def free_port() -> int:

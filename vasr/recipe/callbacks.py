@@ -11,6 +11,7 @@ from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
+from torch.distributed import Store
 
 from vasr.data.audio import SAMPLE_RATE
 from vasr.recipe.run_folder import RunFolder, is_writer
@@ -157,8 +158,11 @@ class RankWatch(L.Callback):
             else None
         )
         port = trainer.strategy.broadcast(server.port if server else 0, src=0)
-        self._store = server or dist.TCPStore(host, port, is_master=False, timeout=timeout)
-        self._rank, self._world = trainer.global_rank, trainer.world_size
+        self.watch(server if server is not None else dist.TCPStore(host, port, timeout=timeout), trainer)
+
+    def watch(self, store: Store, trainer: L.Trainer) -> None:
+        """Checks in to ``store`` when a collective of ``trainer``'s ranks fails."""
+        self._store, self._rank, self._world = store, trainer.global_rank, trainer.world_size
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         import torch.distributed as dist
