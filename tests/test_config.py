@@ -164,3 +164,18 @@ def test_augment_options_instantiate_and_the_recipes_train_on_clean_audio(tmp_pa
     assert not instantiate(compose_train(["augment=default", "augment.reverb=null"]).augment).transforms.get("reverb")
     for experiment in ("reference", "pretrain_base"):
         assert not compose_train([f"experiment={experiment}"]).augment
+
+
+def test_trainer_ddp_trains_in_the_precision_trainer_default_picks(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    default, ddp = (compose_train([f"trainer={name}"]).trainer for name in ("default", "ddp"))
+    assert ddp.precision == default.precision == "bf16-mixed"  # a bf16 GPU, where trainer=cpu would say 32-true
+    assert (ddp.strategy, ddp.devices, ddp.accelerator) == ("ddp", 2, "auto")
+
+
+def test_launcher_slurm_has_lightning_save_before_the_time_limit_and_the_requeued_job_resume():
+    cfg = compose_train(["launcher=slurm"])
+    launcher = cfg.hydra.launcher
+    assert launcher.additional_parameters.signal == "USR1@90"  # the signal Lightning's SLURM environment handles
+    assert "export SLURM_KILL_BAD_EXIT=1" in launcher.setup and cfg.ckpt_path == "auto"

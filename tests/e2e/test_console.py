@@ -44,7 +44,8 @@ def test_a_sweep_transcription_and_export_print_no_library_noise(corpus, tmp_pat
     output = result.stdout + result.stderr
     assert not noise_in(output), noise_in(output)
     lines = Counter(re.sub(r"^\[[^]]*\]", "", line) for line in output.splitlines() if line.startswith("[20"))
-    assert lines["[lightning.pytorch.utilities.rank_zero][INFO] - GPU available: False, used: False"] == 2 * 2  # 2 fits
+    available = "[lightning.pytorch.utilities.rank_zero][INFO] - GPU available: "  # True or False: any machine
+    assert sum(count for line, count in lines.items() if line.startswith(available)) == 2 * 2  # 2 fits, once each
     assert output.count("no validation ran") == 2  # said once a job
     export = next(sweep.glob("0-*/export"))
     wav = next((corpus / "audio").glob("*.wav"))

@@ -1,5 +1,6 @@
 """The reference recipe under DDP, and multi-node launches (torchrun, srun), through train.py on CPU."""
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,10 @@ from vasr.recipe.plots import read_metrics
 
 pytestmark = pytest.mark.slow
 QUICK = ["model=micro", "logger=csv", "decode=greedy", "data.loader.max_seconds=20", "test_after_fit=false"]
+# What the resume tests run with: the default logger (W&B offline, and metrics.csv).
+RESUMABLE = [option for option in QUICK if option != "logger=csv"]
+# The fault tests' bounds: a collective waits this long for a lost rank, the others this long to check in.
+TIMEOUT, WAIT = 120, 10  # the timeout also bounds how long the ranks wait for each other to start
 
 
 def free_port() -> int:
@@ -132,7 +137,7 @@ def test_resume_on_another_number_of_ranks_trains_the_rest_of_the_epoch_once(cor
     """Stopped after 2 steps on 2 ranks (4 of the epoch's 6 batches), resumed on 1: the 2 left, then epoch 1;
     resumed with other batch settings: refused, naming them."""
     common = [
-        *QUICK,
+        *RESUMABLE,
         *corpus_args(corpus),
         "data.loader.batch_size=2",
         "data.loader.max_seconds=null",
@@ -167,9 +172,10 @@ def test_resume_on_another_number_of_ranks_trains_the_rest_of_the_epoch_once(cor
 
 
 def faulty_run(corpus, tmp_path) -> list[str]:
-    """The overrides of the 2-rank gloo run the fault tests break and resume."""
+    """The overrides of the 2-rank gloo run the fault tests break and resume, with the default logger (W&B,
+    offline)."""
     return [
-        *QUICK,
+        *RESUMABLE,
         *corpus_args(corpus),
         f"paths.runs_dir={tmp_path}",
         "run_name=faulty",
@@ -188,7 +194,8 @@ def ddp_process(corpus, tmp_path, *extra: str) -> subprocess.Popen:
             str(ROOT / "train.py"),
             *faulty_run(corpus, tmp_path),
             "callbacks.last_checkpoint.every_n_steps=2",
-            "callbacks.rank_watch.silent_seconds=10",
+            f"trainer.collective_timeout_s={TIMEOUT}",
+            f"callbacks.rank_watch.wait_seconds={WAIT}",
             *extra,
         ],
         cwd=ROOT,
@@ -226,21 +233,26 @@ def exits_within(pid: int, seconds: float) -> float:
 
 @pytest.mark.parametrize("fault", ["rank 0 killed", "rank 1 frozen"])
 def test_a_dead_rank_ends_the_job_promptly_naming_it_and_last_resumes(fault, corpus, tmp_path):
+    """The job ends within the configured bound (the collective's timeout, then the wait for the others to check
+    in); the bounds below are that plus a generous minute for saving, closing the loggers and a loaded machine."""
     process = ddp_process(corpus, tmp_path, "trainer.max_steps=100000")
     last = tmp_path / "train" / "faulty" / "checkpoints" / "last.ckpt"
+    bound = 2 * (TIMEOUT + WAIT) + 60
     try:
         rank0, rank1 = ranks_of(process, last)
         if fault == "rank 0 killed":
             os.kill(rank0, signal.SIGKILL)
-            exits_within(rank1, 30)  # the store it hosted is gone: rank 1 notices within a beat
+            exits_within(rank1, bound)  # its next collective fails at once, and the store rank 0 hosted is gone
             expected = "rank 1: rank 0 is gone"
         else:
             os.kill(rank1, signal.SIGSTOP)  # alive but silent, like a node whose network went away
-            # the stated bound: silent_seconds (less the beat the frozen rank last made), not the 30-minute default
-            assert exits_within(rank0, 60) >= 10 - 2
-            expected = "rank 0: rank 1 has been silent for 10 s"
+            assert exits_within(rank0, bound) >= TIMEOUT  # the collective's timeout ended it, not something else
+            expected = (
+                "rank 0: rank 1 is gone (killed, out of memory, frozen or its node lost: not heard from within 10 s"
+            )
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # every process of the group may have ended already
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     assert expected in (tmp_path / "ddp.log").read_text()
     step = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
@@ -251,5 +263,59 @@ def test_a_dead_rank_ends_the_job_promptly_naming_it_and_last_resumes(fault, cor
         f"trainer.max_steps={step + 2}",
         timeout=300,
     )
-    assert "Restoring states from the checkpoint" in resumed.stdout + resumed.stderr
+    output = resumed.stdout + resumed.stderr
+    assert "Restoring states from the checkpoint" in output and "not resumable" not in output
+    assert "a new W&B run" not in output  # the run's W&B id was found: the same W&B run goes on
     assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == step + 2
+    assert len(list((tmp_path / "train" / "faulty" / "wandb").glob(f"offline-run-*-{wandb_id(tmp_path)}"))) == 2
+
+
+def wandb_id(tmp_path: Path) -> str:
+    return (tmp_path / "train" / "faulty" / "wandb_id.txt").read_text()
+
+
+def test_slurm_signal_before_the_time_limit_saves_a_checkpoint_the_requeued_job_resumes(corpus, tmp_path):
+    """What SLURM does 90 s before the job's time limit (conf/launcher/slurm.yaml's --signal=USR1@90) to a run
+    it started: Lightning saves hpc_ckpt_1.ckpt in the run folder and requeues the job (scontrol, faked here);
+    the requeued job (ckpt_path=auto) resumes from that checkpoint, with the default logger."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "scontrol").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "scontrol.txt"}\n')
+    (tools / "scontrol").chmod(0o755)
+    slurm = {"SLURM_JOB_ID": "4243", "SLURM_STEP_ID": "0", "SLURM_NTASKS": "1", "SLURM_JOB_NAME": "vasr"}
+    slurm |= {"SLURM_NODELIST": "127.0.0.1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0"}
+    slurm |= {"PATH": f"{tools}:{os.environ['PATH']}"}
+    folder = tmp_path / "train" / "preempted"
+    args = [
+        *RESUMABLE,
+        *corpus_args(corpus),
+        f"paths.runs_dir={tmp_path}",
+        "run_name=preempted",
+        "trainer.accelerator=cpu",
+        "ckpt_path=auto",  # as conf/launcher/slurm.yaml sets it
+        "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
+        "+callbacks.record.path=${paths.output_dir}/batches.jsonl",
+    ]
+    process = launch([sys.executable, str(ROOT / "train.py"), *args, "trainer.max_steps=100000"], **slurm)
+    batches, requeued = folder / "batches.jsonl", tmp_path / "scontrol.txt"
+    try:
+        deadline = time.time() + 300
+        while not (batches.exists() and len(batches.read_text().splitlines()) >= 3):
+            assert process.poll() is None and time.time() < deadline, "the run ended before training"
+            time.sleep(0.2)
+        trained = len(batches.read_text().splitlines())
+        process.send_signal(signal.SIGUSR1)
+        while not requeued.exists():  # Lightning requeues once the checkpoint is saved
+            assert process.poll() is None and time.time() < deadline + 120, "no requeue after the signal"
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # SLURM ends the job at its time limit
+        process.communicate()
+    assert requeued.read_text() == "requeue 4243\n"
+    saved = folder / "hpc_ckpt_1.ckpt"
+    step = torch.load(saved, map_location="cpu", weights_only=False)["global_step"]
+    assert step >= trained - 1  # the step the signal came at, not the last periodic checkpoint (none yet)
+    resumed = run("train.py", *args, f"trainer.max_steps={step + 2}", timeout=300, **slurm)
+    assert f"Restoring states from the checkpoint path at {saved}" in resumed.stdout + resumed.stderr
+    assert torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == step + 2

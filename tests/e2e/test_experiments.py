@@ -125,8 +125,7 @@ def test_kill_9_mid_epoch_then_resume_trains_the_uninterrupted_batches(corpus, t
     args = [
         "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
         "+callbacks.record.path=${paths.output_dir}/batches.jsonl",
-        "model=tiny",
-        "logger=csv",
+        "model=tiny",  # the default logger (W&B offline, and metrics.csv): a resume continues the W&B run
         "augment=default",  # speed, rooms and noise: the resumed run must hear the same audio
         *corpus_args(corpus),
         f"paths.runs_dir={tmp_path}",
@@ -163,8 +162,11 @@ def test_kill_9_mid_epoch_then_resume_trains_the_uninterrupted_batches(corpus, t
     process.wait()
     killed_at = checkpoint_step(last)  # still loadable: saves are atomic
     assert 16 <= killed_at < 24
-    run("train.py", *args, "run_name=killed", "ckpt_path=last")
+    resumed = run("train.py", *args, "run_name=killed", "ckpt_path=last")
     assert checkpoint_step(last) == whole
+    assert "not resumable" not in resumed.stdout + resumed.stderr  # vasr's loader resumes mid-epoch
+    wandb_id = (tmp_path / "train" / "killed" / "wandb_id.txt").read_text()
+    assert len(list((tmp_path / "train" / "killed" / "wandb").glob(f"offline-run-*-{wandb_id}"))) == 2
     uninterrupted = trained_batches(tmp_path / "train" / "whole" / "batches.jsonl")
     assert (
         len(uninterrupted) == 24 and trained_batches(tmp_path / "train" / "killed" / "batches.jsonl") == uninterrupted
@@ -177,7 +179,8 @@ def test_kill_9_mid_epoch_then_resume_trains_the_uninterrupted_batches(corpus, t
 
 
 def test_resume_on_a_changed_training_split_is_refused_unless_forced(corpus, tmp_path):
-    args = [*QUICK, *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "run_name=split", "~nlu"]
+    default_logger = [q for q in QUICK if q != "logger=csv"]
+    args = [*default_logger, *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "run_name=split", "~nlu"]
     run("train.py", *args, "trainer.max_steps=2")
     changed = [*args, "data.val_ratio=0.125", "ckpt_path=last", "trainer.max_steps=4"]  # 3 more training utterances
     process = launch([sys.executable, str(ROOT / "train.py"), *changed])

@@ -1,6 +1,7 @@
 import csv
 
-from vasr.recipe.loggers import ResumableCSVLogger
+from vasr.recipe.loggers import WANDB_ID, ResumableCSVLogger, wandb_logger
+from vasr.recipe.run_folder import RunFolder
 
 
 def rows(folder):
@@ -21,3 +22,25 @@ def test_a_resumed_run_keeps_the_metrics_written_before(tmp_path):
     table = rows(tmp_path)
     assert [r["step"] for r in table] == ["1", "2", "3", "4"]
     assert (table[1]["val/wer"], table[2]["train/loss"], table[3]["lr"]) == ("0.9", "1.0", "0.001")
+
+
+def test_wandb_id_is_written_once_the_run_exists_and_a_resumed_run_continues_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    first = wandb_logger(project="vasr", name="r", save_dir=str(tmp_path))
+    run_id = (tmp_path / WANDB_ID).read_text()
+    assert run_id and run_id == first.experiment.id
+    first.experiment.finish()
+    resumed = wandb_logger(project="vasr", name="r", save_dir=str(tmp_path))
+    assert resumed.experiment.id == run_id
+    resumed.experiment.finish()
+
+
+def test_a_trained_folder_without_its_wandb_id_starts_a_new_run_and_says_so(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    RunFolder(tmp_path).last_checkpoint.parent.mkdir()
+    RunFolder(tmp_path).last_checkpoint.write_bytes(b"")
+    (tmp_path / WANDB_ID).write_text("")  # as every run folder before the fix held
+    logger = wandb_logger(project="vasr", name="r", save_dir=str(tmp_path))
+    assert logger.experiment.id and (tmp_path / WANDB_ID).read_text() == logger.experiment.id
+    assert "wandb_id.txt is missing or empty: the resumed run logs to a new W&B run" in caplog.text
+    logger.experiment.finish()

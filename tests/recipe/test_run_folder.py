@@ -37,6 +37,18 @@ def test_resume_point_last_auto_and_no_overwrite(tmp_path):
         point(None)
 
 
+def test_the_checkpoint_lightning_saved_at_a_slurm_signal_is_resumed_when_newer(tmp_path):
+    last = RunFolder(tmp_path).last_checkpoint
+    last.parent.mkdir()
+    torch.save({"global_step": 4}, last)
+    signalled = tmp_path / "hpc_ckpt_1.ckpt"  # Lightning's name, in its default_root_dir: the run folder
+    torch.save({"global_step": 6}, signalled)
+    os.utime(last, (1, 1))
+    assert RunFolder(tmp_path).resume_point("last") == RunFolder(tmp_path).resume_point("auto") == str(signalled)
+    torch.save({"global_step": 8}, last)  # trained on after the resume
+    assert RunFolder(tmp_path).resume_point("last") == str(last)
+
+
 @pytest.mark.parametrize(
     ("env", "writes"),
     [

@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime
 import logging
 import math
-import os
-import threading
 import time
 from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
+from torch.distributed import Store
 
 from vasr.data.audio import SAMPLE_RATE
 from vasr.recipe.run_folder import RunFolder, is_writer
@@ -20,7 +19,6 @@ from vasr.recipe.run_folder import RunFolder, is_writer
 log = logging.getLogger("vasr")
 # Where an Optuna trial was pruned: the trial's user attribute and the run's results key.
 PRUNED_AT = "pruned_at_step"
-STORE_GONE = "rank 0 is gone (the job's store, which it hosts, does not answer)"
 
 
 class BestCheckpoint(ModelCheckpoint):
@@ -130,88 +128,72 @@ class OptunaPruning(L.Callback):
 
 
 class RankWatch(L.Callback):
-    """Ends a multi-process job promptly when one of its ranks dies, and names it.
+    """Names the rank a multi-process job lost, once a collective has failed, and lets the job end.
 
-    Collectives wait for a dead peer until the process group's timeout (30 minutes for gloo, 10 for NCCL, forever
-    for a node whose network went away). Each rank instead bumps a counter in the job's own store every
-    ``every_seconds``; a rank that sees another's counter stand still for ``silent_seconds`` (by its own clock, so
-    node clocks need not agree) logs which rank went silent and exits; so does every rank when the store is gone
-    (rank 0 hosts it). A collective that fails first (gloo notices a closed socket at once) is named the same way.
-    Resume with ``ckpt_path=last``.
+    The bound is the engines': a collective waits for a dead or frozen peer at most the process group's timeout
+    (``trainer.collective_timeout_s``) and fails at once on a closed connection. Their errors name no rank
+    ("Timed out waiting 600000ms for recv operation", "Connection closed by peer [10.0.0.7]:41237"), and torch's
+    ``monitored_barrier`` names one only from rank 0 and hangs on the other ranks when rank 0 is frozen
+    (docs/faults.md). So every rank checks in to a store of this callback's own, hosted by rank 0, when a
+    collective fails; the ranks that have not checked in within ``wait_seconds`` are named, a store that does not
+    answer names rank 0. The process group is then destroyed, so the rest of the exception path (the last
+    checkpoint, Lightning closing the loggers) does not wait on the lost rank again. Resume with
+    ``ckpt_path=last``.
     """
 
-    def __init__(self, silent_seconds: float = 120, every_seconds: float = 2) -> None:
-        self.silent_seconds, self.every_seconds = silent_seconds, every_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    def __init__(self, wait_seconds: float = 30) -> None:
+        self.wait_seconds = wait_seconds
+        self._store = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         import torch.distributed as dist
 
         if stage != "fit" or trainer.world_size < 2 or not dist.is_initialized():
             return
-        # The store every rank already reaches (torch keeps it behind a private accessor).
-        self._store = dist.distributed_c10d._get_default_store()
-        self._rank, self._world = trainer.global_rank, trainer.world_size
-        self._beats = 0
-        self._seen: dict[int, tuple[int, float]] = {}
-        self._thread = threading.Thread(target=self._watch, name="vasr-rank-watch", daemon=True)
-        self._thread.start()
+        host = trainer.strategy.cluster_environment.main_address
+        timeout = datetime.timedelta(seconds=self.wait_seconds)
+        server = (
+            dist.TCPStore(host, 0, is_master=True, wait_for_workers=False, timeout=timeout)
+            if trainer.is_global_zero
+            else None
+        )
+        port = trainer.strategy.broadcast(server.port if server else 0, src=0)
+        self.watch(server if server is not None else dist.TCPStore(host, port, timeout=timeout), trainer)
 
-    def _watch(self) -> None:
-        while not self._stop.wait(self.every_seconds):
-            try:
-                silent = self.silent_rank(self.silent_seconds)
-            except Exception:  # noqa: BLE001 - any failure to reach the store means its host is gone
-                self._die(STORE_GONE)
-            if silent is not None:
-                self._die(
-                    f"rank {silent} has been silent for {self.silent_seconds:.0f} s (killed, out of memory, "
-                    "or its node lost)"
-                )
-
-    def silent_rank(self, seconds: float) -> int | None:
-        """Beats once, then the first other rank whose counter has not moved for ``seconds`` (None: all alive)."""
-        self._beats += 1
-        self._store.set(f"vasr/alive/{self._rank}", str(self._beats))
-        now = time.monotonic()
-        for rank in range(self._world):
-            key = f"vasr/alive/{rank}"
-            if rank == self._rank or not self._store.check([key]):
-                continue
-            count = int(self._store.get(key))
-            last_count, since = self._seen.get(rank, (None, now))
-            if count != last_count:
-                self._seen[rank] = (count, now)
-            elif now - since > seconds:
-                return rank
-        return None
-
-    def _die(self, reason: str) -> None:
-        log.error("rank %d: %s; stopping this rank. Resume with ckpt_path=last", self._rank, reason)
-        logging.shutdown()
-        os._exit(1)
+    def watch(self, store: Store, trainer: L.Trainer) -> None:
+        """Checks in to ``store`` when a collective of ``trainer``'s ranks fails."""
+        self._store, self._rank, self._world = store, trainer.global_rank, trainer.world_size
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if self._thread is None or not isinstance(exception, RuntimeError):  # collectives raise RuntimeError
-            return
-        self._stop.set()
-        deadline = time.monotonic() + 3 * self.every_seconds + 1
-        try:
-            while time.monotonic() < deadline:  # beats go on for a few periods: the dead rank's stands still
-                silent = self.silent_rank(2 * self.every_seconds)
-                if silent is not None:
-                    break
-                time.sleep(self.every_seconds)
-            else:
-                return
-            reason = f"rank {silent} stopped answering ({type(exception).__name__})"
-        except Exception:  # noqa: BLE001
-            reason = STORE_GONE
-        self._die(reason)
+        import torch.distributed as dist
 
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self._stop.set()
+        if self._store is None or not isinstance(exception, RuntimeError):  # collectives raise RuntimeError
+            return
+        missing = self.missing_ranks()
+        if missing:
+            log.error(
+                "rank %d: rank %s gone (killed, out of memory, frozen or its node lost: not heard from within %.0f s "
+                "of the failed collective); stopping this rank. Resume with ckpt_path=last",
+                self._rank,
+                " and ".join(map(str, missing)) + (" is" if len(missing) == 1 else " are"),
+                self.wait_seconds,
+            )
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+    def missing_ranks(self) -> list[int]:
+        """Checks in, then the ranks that have not within ``wait_seconds``; ``[0]`` when the store (on rank 0) is
+        gone or frozen."""
+        try:
+            self._store.set(f"vasr/failed/{self._rank}", "1")
+            deadline = time.monotonic() + self.wait_seconds
+            while True:
+                missing = [r for r in range(self._world) if not self._store.check([f"vasr/failed/{r}"])]
+                if not missing or time.monotonic() > deadline:
+                    return missing
+                time.sleep(0.5)
+        except Exception:  # noqa: BLE001 - any failure to reach the store means its host, rank 0, is gone
+            return [0]
 
 
 class BlankPlateau(L.Callback):

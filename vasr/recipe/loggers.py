@@ -4,12 +4,19 @@ starts again), and W&B offline by default."""
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
+
+from vasr.recipe.run_folder import RunFolder
+
+log = logging.getLogger("vasr")
+# The W&B run id of the run folder's run, read when it resumes.
+WANDB_ID = "wandb_id.txt"
 
 
 class ResumableCSVLogger(Logger):
@@ -87,8 +94,8 @@ def wandb_logger(
     """W&B, offline unless told otherwise; a resumed run continues its W&B run (id kept in ``wandb_id.txt``),
     and a sweep's jobs are grouped by their sweep folder."""
     folder = Path(save_dir)
-    id_file = folder / "wandb_id.txt"
-    resume_id = id_file.read_text().strip() if id_file.exists() else None
+    id_file = folder / WANDB_ID
+    resume_id = read_wandb_id(folder) if mode != "disabled" and rank_zero_only.rank == 0 else None
     group = group or (folder.parent.name if "sweep" in folder.parent.name else None)
     logger = WandbLogger(
         project=project,
@@ -103,6 +110,17 @@ def wandb_logger(
     # Lightning always passes W&B's deprecated `anonymous` setting (as None), and W&B warns about it on every run.
     logger._wandb_init.pop("anonymous", None)
     if rank_zero_only.rank == 0 and mode != "disabled":
+        # The id exists once W&B has made the run (Lightning makes it lazily, on first use): make it now.
         folder.mkdir(parents=True, exist_ok=True)
-        id_file.write_text(logger.version or "")
+        id_file.write_text(logger.experiment.id)
     return logger
+
+
+def read_wandb_id(folder: Path) -> str | None:
+    """The W&B run id a resumed run continues; None (a new W&B run, said when the folder already trained) when the
+    folder has none."""
+    id_file = folder / WANDB_ID
+    resume_id = id_file.read_text().strip() if id_file.exists() else ""
+    if not resume_id and RunFolder(folder).last_checkpoint.exists():
+        log.warning("%s is missing or empty: the resumed run logs to a new W&B run", id_file)
+    return resume_id or None

@@ -100,6 +100,13 @@ class RunFolder:
         """Written every N steps, at the end and on an exception; what ``ckpt_path=last`` resumes."""
         return self.checkpoints / "last.ckpt"
 
+    @property
+    def newest_checkpoint(self) -> Path:
+        """What ``ckpt_path=last`` resumes: ``last.ckpt``, or the one Lightning saved when SLURM signalled the job's
+        preemption or time limit (``hpc_ckpt_N.ckpt`` in the run folder) when that is newer."""
+        found = [path for path in (self.last_checkpoint, *self.root.glob("hpc_ckpt_*.ckpt")) if path.exists()]
+        return max(found, key=lambda path: path.stat().st_mtime, default=self.last_checkpoint)
+
     # best checkpoints are best-step1372.ckpt: no '=' that Hydra's override parser would trip on when pasted
     BEST_CHECKPOINT = "best-step{step}"
 
@@ -141,7 +148,7 @@ class RunFolder:
         """``ckpt_path=last`` means this run's last checkpoint, ``auto`` that one if it exists (a requeued SLURM
         job); a folder that has one is never trained over from scratch. A damaged checkpoint is refused, naming
         the newest intact one; ``auto`` (nobody is watching a requeued job) resumes from that one, saying so."""
-        path = self.last_checkpoint
+        path = self.newest_checkpoint
         if ckpt_path == "auto" and not path.exists():
             return None
         if ckpt_path == "last" and not path.exists():
@@ -165,7 +172,11 @@ class RunFolder:
 
     def newest_intact(self) -> Path | None:
         """The most recently written checkpoint of the run that is whole."""
-        found = sorted(self.checkpoints.glob("*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        found = sorted(
+            [*self.checkpoints.glob("*.ckpt"), *self.root.glob("hpc_ckpt_*.ckpt")],
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
         return next((p for p in found if damaged(p) is None), None)
 
 
