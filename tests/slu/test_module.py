@@ -34,3 +34,10 @@ def test_the_hub_encoder_configs_load_a_folder_and_fine_tune(tmp_path, option):
     examples = {"train": commands(4, 200), "val": commands(5, 20), "test": commands(6, 20)}
     nlu = train_nlu(cfg.nlu, examples, RunFolder(tmp_path / "run"), seed=0)
     assert len(nlu.predict(["bật đèn phòng khách"])) == 1 and (tmp_path / "run" / "nlu" / "labels.json").exists()
+
+
+def test_a_test_split_without_utterances_is_not_scored_and_says_so(trained, caplog):
+    nlu, _, _ = trained
+    with caplog.at_level("INFO", logger="vasr"):
+        assert score_readings(nlu, [], None) == {}
+    assert "no test utterances with intents and entities: nothing to score" in caplog.text

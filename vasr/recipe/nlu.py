@@ -80,7 +80,10 @@ def train_nlu(cfg: DictConfig, examples: dict[str, list[Example]], run: RunFolde
 
 def score_readings(nlu: NluModel, test: list[Example], predictions: Path | None) -> dict[str, dict]:
     """SLU scores of the test split from gold text, and from the ASR's greedy and LM transcripts (``predictions``,
-    one JSON line per utterance) through the ITN."""
+    one JSON line per utterance) through the ITN; none, said in one line, when the split has no utterances."""
+    if not test:
+        log.info("NLU: no test utterances with intents and entities: nothing to score")
+        return {}
     hypotheses: dict[str, dict] = {}
     if predictions is not None and predictions.exists():
         hypotheses = {row["id"]: row for row in map(json.loads, predictions.read_text(encoding="utf-8").splitlines())}
@@ -89,7 +92,7 @@ def score_readings(nlu: NluModel, test: list[Example], predictions: Path | None)
     for name, key in READINGS.items():
         if key is None:
             texts = [" ".join(e.words) for e in test]
-        elif test and all(key in hypotheses.get(e.id, {}) for e in test):
+        elif all(key in hypotheses.get(e.id, {}) for e in test):
             texts = [inverse_normalize(hypotheses[e.id][key]) for e in test]
         else:
             continue

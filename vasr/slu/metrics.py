@@ -1,11 +1,14 @@
 """SLU scores: intent accuracy, entity precision/recall/F1 on exact (type, filler), and SLURP's SLU-F1.
 
-SLU-F1 (Bastianelli et al., SLURP, EMNLP 2020) credits an entity whose type is right even when its
-filler is misheard: each predicted entity is paired with the gold entity of its type whose filler is
-nearest; the pair counts one true positive and adds the fillers' distance to both the false positives
-and the false negatives. Distances are word-level (the fillers' WER) and character-level (their CER);
-SLU-F1 is the F1 of the two confusion counts summed. Unpaired predictions are false positives, unpaired
-gold entities false negatives, as in exact F1.
+SLU-F1 (Bastianelli et al., SLURP, EMNLP 2020), computed as SLURP's own scripts do
+(``scripts/evaluation/metrics/metrics.py`` and ``distance.py`` in github.com/pswietojanski/slurp), credits an
+entity whose type is right even when its filler is misheard: each predicted entity, in order, is paired with the
+remaining gold entity of its type whose filler is nearest (the first on a tie); the pair counts one true positive
+and adds the fillers' distance to both the false positives and the false negatives. The word distance is the
+fillers' WER (jiwer, unbounded: a prediction with extra words can cost more than 1), the character distance their
+normalised Levenshtein distance (edits over the longer filler's length, in [0, 1]). SLU-F1 is the micro F1 of
+the word and character counts summed. Unpaired predictions are false positives, unpaired gold entities false
+negatives, as in exact F1.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import jiwer
+from rapidfuzz.distance import Levenshtein
 
 Entity = tuple[str, str]  # (type, filler)
 
@@ -60,11 +64,16 @@ class Counts:
 
 
 def word_distance(gold: str, predicted: str) -> float:
+    """SLURP's ``WordDistance``: the WER of the predicted filler against the gold one.
+
+    SLURP's jiwer raised on an empty gold filler (SLURP's gold spans are never empty) and jiwer 3 still does:
+    here an empty gold filler is 0 from an empty prediction and 1 from any other."""
     return jiwer.wer(gold, predicted) if gold.strip() else float(bool(predicted.strip()))
 
 
 def char_distance(gold: str, predicted: str) -> float:
-    return jiwer.cer(gold, predicted) if gold else float(bool(predicted))
+    """SLURP's ``CharDistance`` (textdistance's normalised Levenshtein): edits over the longer filler's length."""
+    return Levenshtein.normalized_distance(gold, predicted)
 
 
 def exact_counts(gold: Sequence[Entity], predicted: Sequence[Entity]) -> Counts:

@@ -35,7 +35,11 @@ SPECIAL = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "se
 def scratch_encoder(
     texts: Iterable[str], hidden_size: int = 128, num_layers: int = 2, heads: int = 4, min_count: int = 1
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
-    """A small BERT and a word-level tokenizer over the words of ``texts`` seen ``min_count`` times."""
+    """A small BERT and a word-level tokenizer over the words of ``texts`` seen ``min_count`` times.
+
+    The BERT keeps its pooler, unused (the heads read the token states), so that the saved encoder is what
+    ``AutoModel.from_pretrained`` rebuilds in :meth:`NluModel.load`: without it every load reported the pooler's
+    weights MISSING. Hub encoders are loaded, saved and reloaded the same way."""
     counts = Counter(word for text in texts for word in text.split())
     words = [w for w, n in sorted(counts.items()) if n >= min_count]
     vocab = {token: i for i, token in enumerate([*SPECIAL.values(), *words])}
@@ -51,7 +55,7 @@ def scratch_encoder(
         max_position_embeddings=128,
         pad_token_id=vocab[SPECIAL["pad_token"]],
     )
-    return BertModel(config, add_pooling_layer=False), tokenizer
+    return BertModel(config), tokenizer
 
 
 def hub_encoder(texts: Iterable[str], name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:

@@ -3,15 +3,16 @@
 The exact inverse of :func:`vasr.text.numbers.verbalize_numbers` where that is defined: a run of
 number words becomes digits only if verbalising those digits gives the run back (so "hai mươi mốt"
 is 21 and "hai mốt" stays words), "phần trăm" after a number becomes "%", "A phẩy B" a decimal with
-a comma. Vietnamese number words are also ordinary words ("một" a, "không" not, "năm" year, "tư"
-private), so a number of one word is rewritten only where the corpus writes digits: after a word that
-announces a quantity (mức, lúc, thêm, ...) or before a unit (giờ, phút, độ, %, ...). Everything else is
-left as it is.
+a comma, and a number of five digits or more is grouped with dots as Vietnamese writes it ("mười
+nghìn" is "10.000", "một triệu" "1.000.000"; :func:`vasr.text.numbers.written_number`). Vietnamese
+number words are also ordinary words ("một" a, "không" not, "năm" year, "tư" private), so a number of
+one word is rewritten only where the corpus writes digits: after a word that announces a quantity
+(mức, lúc, thêm, ...) or before a unit (giờ, phút, độ, %, ...). Everything else is left as it is.
 """
 
 from __future__ import annotations
 
-from vasr.text.numbers import DIGITS, verbalize_number
+from vasr.text.numbers import DIGITS, verbalize_number, written_number
 
 UNIT_DIGITS = {**{word: value for value, word in enumerate(DIGITS)}, "mốt": 1, "tư": 4, "lăm": 5}
 NUMBER_WORDS = {*UNIT_DIGITS, "mười", "mươi", "trăm", "linh", "lẻ", "nghìn", "ngàn", "triệu", "tỷ"}
@@ -114,9 +115,9 @@ def written_spans(words: list[str]) -> list[tuple[int, int, str]]:
             index += 1
             continue
         value, end = found
-        written = str(value)
+        written = written_number(value)
         if _decimal(words, end) and (fraction := _fraction(words, end + 1)):
-            written, end = f"{value},{fraction[0]}", fraction[1]
+            written, end = f"{written},{fraction[0]}", fraction[1]
         if words[end : end + 2] == ["phần", "trăm"]:
             written, end = written + "%", end + 2
         spans.append((index, end, written))
@@ -126,7 +127,8 @@ def written_spans(words: list[str]) -> list[tuple[int, int, str]]:
 
 def inverse_normalize(text: str) -> str:
     """``text`` with its spoken numbers written as the corpus writes them ("bảy mươi ba phần trăm" -> "73%",
-    "ba giờ mười phút" -> "3 giờ 10 phút", "mức hai" -> "mức 2"); other words unchanged."""
+    "ba giờ mười phút" -> "3 giờ 10 phút", "mức hai" -> "mức 2", "mười triệu" -> "10.000.000"); other words
+    unchanged."""
     return " ".join(written for _, _, written in written_spans(text.split()))
 
 
