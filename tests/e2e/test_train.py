@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -299,7 +300,7 @@ def test_a_run_without_a_test_split_exports_the_tuned_lm_and_sweeps_on_val_lm_we
     vasr-transcribe then decodes with; an Optuna trial minimising ``val/lm_wer`` gets a finite value."""
     sweep = tmp_path / "sweep"
     args = [a for a in corpus_args(corpus) if not a.startswith("data.test_ratio=")]
-    run(
+    trained = run(
         "train.py",
         "hparams_search=optuna",
         "model=micro",
@@ -327,6 +328,11 @@ def test_a_run_without_a_test_split_exports_the_tuned_lm_and_sweeps_on_val_lm_we
     result = finish(launch([sys.executable, "-m", "vasr.infer.transcribe", str(folder / "export"), str(audio)]))
     said = " ".join(result.stderr.split())  # the console's closing line, wrapped to the terminal's width
     assert f"beam search + lm.arpa (alpha {attrs['alpha']:g}, beta {attrs['beta']:g})" in said
+    # the printed follow-up command reads the run's corpus and split, pasted as printed
+    (score,) = [line for line in trained.stdout.splitlines() if line.startswith("score it:")]
+    command = shlex.split(score.removeprefix("score it:"))
+    assert command[:2] == ["vasr-evaluate", f"model_path={folder / 'export'}"]
+    assert {*args, "data.test_ratio=0"} <= set(command[2:])
 
 
 def test_an_optimized_metric_the_run_does_not_report_is_refused_before_training(corpus, tmp_path):
