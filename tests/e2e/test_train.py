@@ -4,13 +4,16 @@ import csv
 import json
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
+from optuna.trial import TrialState
 from safetensors.torch import load_file
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
@@ -290,3 +293,52 @@ def test_bad_training_lines_are_reported_together_without_a_traceback(corpus, tm
     assert process.returncode == 1 and "Traceback" not in output
     assert f"{manifest}: 2 bad lines:" in output and f"{manifest}:2: not JSON" in output
     assert f"{manifest}:7: missing key: sentence, file" in output and "data.skip_bad=true" in output
+
+
+def test_a_run_without_a_test_split_exports_the_tuned_lm_and_sweeps_on_val_lm_wer(corpus, tmp_path):
+    """``data.test_ratio=0`` (the test set kept apart): the export step still ships the n-gram tuned on val, which
+    vasr-transcribe then decodes with; an Optuna trial minimising ``val/lm_wer`` gets a finite value."""
+    sweep = tmp_path / "sweep"
+    args = [a for a in corpus_args(corpus) if not a.startswith("data.test_ratio=")]
+    trained = run(
+        "train.py",
+        "hparams_search=optuna",
+        "model=micro",
+        "logger=csv",
+        "~nlu",
+        *args,
+        "data.test_ratio=0",
+        "optimized_metric=val/lm_wer",
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweeper.n_trials=1",
+        "trainer.max_steps=4",
+        "trainer.val_check_interval=2",
+        "data.loader.max_seconds=20",
+        "decode.tune.alpha=[0.5,1.0]",
+        "decode.tune.beta=[1.0]",
+    )
+    (trial,) = optuna.load_study(study_name="vasr", storage=f"sqlite:///{sweep / 'optuna.db'}").get_trials()
+    assert trial.state == TrialState.COMPLETE and math.isfinite(trial.value)
+    (folder,) = [p for p in sweep.iterdir() if p.is_dir()]
+    results = json.loads((folder / "results.json").read_text())
+    assert trial.value == results["val/lm_wer"] and "test/wer" not in results
+    attrs = json.loads((folder / "export" / "language_model" / "attrs.json").read_text())
+    assert attrs["alpha"] == results["lm/alpha"] and (folder / "lm_tuning.csv").exists()
+    audio = sorted((corpus / "audio").iterdir())[0]
+    result = finish(launch([sys.executable, "-m", "vasr.infer.transcribe", str(folder / "export"), str(audio)]))
+    said = " ".join(result.stderr.split())  # the console's closing line, wrapped to the terminal's width
+    assert f"beam search + lm.arpa (alpha {attrs['alpha']:g}, beta {attrs['beta']:g})" in said
+    # the printed follow-up command reads the run's corpus and split, pasted as printed
+    (score,) = [line for line in trained.stdout.splitlines() if line.startswith("score it:")]
+    command = shlex.split(score.removeprefix("score it:"))
+    assert command[:2] == ["vasr-evaluate", f"model_path={folder / 'export'}"]
+    assert {*args, "data.test_ratio=0"} <= set(command[2:])
+
+
+def test_an_optimized_metric_the_run_does_not_report_is_refused_before_training(corpus, tmp_path):
+    args = [*corpus_args(corpus), "model=micro", "logger=csv", f"paths.runs_dir={tmp_path}", "run_name=bad"]
+    process = launch([sys.executable, str(ROOT / "train.py"), *args, "optimized_metric=val/accuracy"])
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1 and "Traceback" not in stdout + stderr
+    assert "optimized_metric=val/accuracy: this run does not report it; it reports " in stderr + stdout
+    assert "val/lm_wer" in stderr + stdout and not (tmp_path / "train" / "bad" / "checkpoints").exists()

@@ -3,9 +3,12 @@
 import json
 
 import pytest
+import yaml
+from huggingface_hub import ModelCard
 from omegaconf import OmegaConf
 
 from tests.conftest import MICRO_ARCHITECTURE
+from vasr import ASSETS
 from vasr.model.build import build_from_config
 from vasr.model.export import export_folder
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
@@ -38,11 +41,14 @@ def run(tmp_path):
 
 
 def test_card_holds_the_runs_own_figures(run, tmp_path):
-    dest = publish(run, tmp_path / "assets" / "vasr-test", machine="a test machine")
+    dest = publish(run, tmp_path / "assets" / "somewhere", machine="a test machine", name="vasr-test")
     assert {p.name for p in (run / "export").iterdir()} | {"README.md"} == {p.name for p in dest.iterdir()}
     card = (dest / "README.md").read_text(encoding="utf-8")
-    assert "# vasr-test" in card and "4 synthetic utterances (2.0 h): 2 train, 1 val, 1 test" in card
-    assert "| test (1 utterances) | 43.2% | 12.3% |" in card
+    assert (
+        "# vasr-test" in card
+        and "4 synthetic utterances (2.0 h): 2 train, 1 val, 1 test, a seeded split (seed 0)" in card
+    )
+    assert "On its held-out test split (1 utterances):" in card and "| Test WER (greedy) | 43.2% |" in card
     assert "3,000 optimizer steps (the weights are step 2,000's" in card
     assert "30 minutes of fitting on a test machine" in card
     assert "by step: 1,000: 80.0% / 40.0%; 2,000: 60.0% / 20.0%; 3,000: 65.0% / 22.0%." in card
@@ -67,7 +73,40 @@ def test_a_fine_tuning_run_gets_a_card_naming_its_base_and_both_decodings(run, t
     (run / ".hydra").mkdir()
     (run / ".hydra" / "overrides.yaml").write_text("- model=nguyenvulebinh\n- data=soict\n")
     card = (publish(run, tmp_path / "assets" / "tuned") / "README.md").read_text(encoding="utf-8")
-    assert "base_model: owner/base-vi" in card and "fine-tuned by vasr from `owner/base-vi`" in card
-    assert "| greedy | 43.2% | 12.3% |" in card and "| beam search + n-gram LM | 2.8% | 1.0% |" in card
+    assert ModelCard(card).data.base_model == "owner/base-vi" and "fine-tuned by vasr from `owner/base-vi`" in card
+    assert "| Test WER (greedy) | 43.2% |" in card and "| Test WER (beam search + n-gram LM) | 2.8% |" in card
+    assert "| Test CER (beam search + n-gram LM) | 1.0% |" in card
+    assert len(ModelCard(card).data.eval_results) == 4
     assert "ships its n-gram LM" in card and "speeds [0.9, 1.0, 1.1], rooms p 0.3, noise p 0.3" in card
     assert "python train.py model=nguyenvulebinh data=soict" in card and "`/data/train.jsonl`" in card
+
+
+def test_the_card_metadata_is_the_hubs_with_a_model_index_of_the_test_scores(run, tmp_path):
+    dest = publish(run, tmp_path / "dest")
+    card = ModelCard.load(dest / "README.md")
+    assert card.data.model_name == "pretrain_base" and card.text.lstrip().startswith("# pretrain_base")
+    assert card.data.base_model is None and "synthetic-speech" in card.data.tags
+    scores = {(r.metric_name, r.metric_type, r.dataset_split): r.metric_value for r in card.data.eval_results}
+    assert scores == {("Test WER (greedy)", "wer", "test"): 0.4321, ("Test CER (greedy)", "cer", "test"): 0.1234}
+    index = yaml.safe_load((dest / "README.md").read_text(encoding="utf-8").split("---")[1])["model-index"]
+    assert index[0]["name"] == "pretrain_base"
+    assert index[0]["results"][0]["task"]["type"] == "automatic-speech-recognition"
+
+
+def test_a_run_from_the_shipped_asset_with_its_own_val_and_test_manifests_gets_a_card_of_what_happened(run, tmp_path):
+    cfg = OmegaConf.load(run / "config.yaml")
+    cfg.model.pretrained = str(ASSETS / "vasr-tiny-vi")  # as ${vasr_asset:vasr-tiny-vi} resolves: a local path
+    cfg.model.freeze_feature_encoder, cfg.vocab, cfg.run_name = True, {"strategy": "union"}, "tiny-on-soict"
+    cfg.model.scheduler._target_ = "x"
+    cfg.data.manifest, cfg.data.val_manifest, cfg.data.test_manifest = "/d/train.jsonl", "/d/dev.jsonl", None
+    OmegaConf.save(cfg, run / "config.yaml")
+    results = {k: v for k, v in json.loads((run / "results.json").read_text()).items() if not k.startswith("test/")}
+    (run / "results.json").write_text(json.dumps(results))
+    card = ModelCard.load(publish(run, tmp_path / "out") / "README.md")
+    assert card.data.base_model is None and card.data.eval_results is None and card.data.model_name == "tiny-on-soict"
+    assert (
+        "fine-tuned by vasr from vasr's shipped `vasr-tiny-vi` (`vasr/assets/vasr-tiny-vi`, not on the hub)"
+        in card.text
+    )
+    assert "2 train from `/d/train.jsonl`, 1 val from `/d/dev.jsonl`, no test split" in card.text.replace("\n", " ")
+    assert "seeded" not in card.text and "The run held no test split" in card.text

@@ -8,7 +8,6 @@ transcript with their frames for timestamps.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -76,13 +75,6 @@ class CTCDecoding:
     @property
     def description(self) -> str:
         return self.beam.description if self.beam is not None else "greedy"
-
-    def to_dict(self) -> dict:
-        """How this decoding decodes, as the checkpoint records it."""
-        if self.beam is None:
-            return {"lm": None}
-        lm = self.beam.lm.name if self.beam.lm else None
-        return {"lm": lm, "beam": asdict(self.beam.settings), "hotwords": self.hotwords}
 
     @classmethod
     def from_config(

@@ -221,5 +221,4 @@ class CTCModule(L.LightningModule):
         checkpoint["vasr"] = {
             "config": self.model.config.to_dict(),
             "vocab": self.tokenizer.get_vocab(),
-            "decoding": self.decoding.to_dict(),
         }

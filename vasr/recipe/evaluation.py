@@ -13,7 +13,7 @@ import jiwer
 from omegaconf import DictConfig
 from transformers import Wav2Vec2ForCTC
 
-from vasr.data.corpus import Splits, load_corpus
+from vasr.data.corpus import load_corpus
 from vasr.data.manifest import Item
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding
@@ -105,23 +105,14 @@ def choose_export(
     return chosen, {f"export/val_wer_{name.replace(' ', '_')}": wer for name, wer in scores.items()}
 
 
-def test_best(
-    model: Wav2Vec2ForCTC,
-    decoding: CTCDecoding,
-    cfg: DecodeConfig,
-    splits: Splits,
-    run: RunFolder,
-    batch_size: int,
-    device: str,
+def score_test(
+    model: Wav2Vec2ForCTC, decoding: CTCDecoding, items: list[Item], predictions: Path, batch_size: int, device: str
 ) -> dict[str, float]:
-    """After fitting: LM weights tuned on val, the test split scored once both ways (``predictions.jsonl``),
-    the decoder shipped in ``export/language_model``."""
-    decoding, found = tune_lm(model, decoding, cfg, splits["val"], batch_size, run, device)
-    rates = score(model, decoding, splits["test"], batch_size, run.predictions, device)
-    results = found | {"test/wer": rates["wer"], "test/cer": rates["cer"]}
-    if decoding.beam is not None:
-        if decoding.beam.lm is not None:
-            decoding.beam.save(run.export, lm=str(cfg.lm), val_wer=found.get("lm/val_wer", float("nan")))
+    """The test step: the exported model and its tuned decoding score the test split once, both ways
+    (``predictions.jsonl``)."""
+    rates = score(model, decoding, items, batch_size, predictions, device)
+    results = {"test/wer": rates["wer"], "test/cer": rates["cer"]}
+    if "lm_wer" in rates:
         results |= {"test/lm_wer": rates["lm_wer"], "test/lm_cer": rates["lm_cer"]}
     return results
 

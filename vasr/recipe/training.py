@@ -4,10 +4,13 @@ and the files of the run are written here, into its :class:`RunFolder`."""
 from __future__ import annotations
 
 import logging
+import shlex
 import time
+from dataclasses import dataclass
 
 import lightning as L
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
@@ -22,7 +25,7 @@ from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.recipe.callbacks import PRUNED_AT, OptunaPruning
-from vasr.recipe.evaluation import choose_export, score, test_best
+from vasr.recipe.evaluation import choose_export, score, score_test, tune_lm
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
 from vasr.recipe.run_folder import RunFolder, in_sweep, record_failure, unpin_run
@@ -33,12 +36,15 @@ log = logging.getLogger("vasr")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Prepare corpus -> vocabulary -> model -> score before -> fit -> export -> test -> decode with the LM."""
+    """Prepare corpus -> vocabulary -> model -> score before -> fit -> export -> test -> understand; each step
+    hands its result to the next, and the run's files are written here."""
     one_line_per_message()
     run = RunFolder.open(cfg)
     ckpt_path = run.resume_point(cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True)
     splits, reports = load_corpus(cfg.data, cfg.seed, run.is_writer)
+    decode = DecodeConfig.from_yaml(cfg.decode)
+    check_optimized_metric(cfg.optimized_metric, reported_metrics(cfg, decode, splits))
     old_vocab = pretrained_vocab(cfg.model.pretrained) if cfg.model.pretrained else None
     vocab, coverage = run_vocab(cfg.vocab.strategy, splits, old_vocab)
     if ckpt_path:
@@ -50,7 +56,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
         run.write_json("vocab_coverage.json", coverage)
         write_splits(splits, run.split)
         run.write_json("validation.json", [r.to_dict() for r in reports])
-    decode = DecodeConfig.from_yaml(cfg.decode)
     module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, [i.text for i in splits["train"]]))
     datamodule = instantiate(
         cfg.data.loader,
@@ -70,27 +75,61 @@ def train(cfg: DictConfig) -> dict[str, float]:
             run.write_json("results.json", results)
         return results
     if run.is_writer:
-        best = best_checkpoint(trainer, run)
-        model, tokenizer, found = pick_export(trainer, best, module.decoding, splits["val"], batch, cfg.device)
-        results |= found | {"best_checkpoint": best}
-        export_folder(model, tokenizer, run.export)
+        exported = export(trainer, module.decoding, decode, splits["val"], run, batch, cfg.device)
+        results |= exported.results
         if cfg.test_after_fit and splits["test"]:
-            results |= test_best(model.eval(), module.decoding, decode, splits, run, batch, cfg.device)
+            results |= score_test(exported.model, exported.decoding, splits["test"], run.predictions, batch, cfg.device)
         if cfg.get("nlu"):
             results |= understand(cfg, splits, run)
-        report(results, module, trainer, run, best)
+        report(results, module, trainer, run, cfg)
     return results
 
 
-def best_checkpoint(trainer: L.Trainer, run: RunFolder) -> str:
-    """The checkpoint with the best val WER; the last one, said so, in a run that never validated."""
+@dataclass(frozen=True)
+class Exported:
+    """What the export step hands to the test step: the exported model, its tuned decoding, and what it found."""
+
+    model: Wav2Vec2ForCTC
+    decoding: CTCDecoding
+    results: dict[str, float | str]
+
+
+def export(
+    trainer: L.Trainer,
+    decoding: CTCDecoding,
+    decode: DecodeConfig,
+    val: list,
+    run: RunFolder,
+    batch_size: int,
+    device: str,
+) -> Exported:
+    """The export step: the model to ship (best checkpoint, or the average of the kept ones when it scores
+    better), the n-gram's weights tuned on validation, and ``export/`` holding processor, model and (when the
+    decoding has one) the LM, whether or not a test split follows."""
+    best, validated = best_checkpoint(trainer, run)
+    if validated:
+        model, tokenizer, found = pick_export(trainer, best, decoding, val, batch_size, device)
+    else:
+        model, tokenizer = load_checkpoint(best)
+        found = {"exported": "last checkpoint"}
+    model.eval()
+    decoding, tuned = tune_lm(model, decoding, decode, val, batch_size, run, device)
+    export_folder(model, tokenizer, run.export)
+    if decoding.beam is not None and decoding.beam.lm is not None:
+        decoding.beam.save(run.export, lm=str(decode.lm), val_wer=tuned.get("lm/val_wer", float("nan")))
+        log.info("exported %s with %s", run.export, decoding.description)
+    return Exported(model, decoding, found | tuned | {"best_checkpoint": best})
+
+
+def best_checkpoint(trainer: L.Trainer, run: RunFolder) -> tuple[str, bool]:
+    """The checkpoint with the best val WER; the last one, said so, in a run that never validated (False)."""
     if trainer.checkpoint_callback.best_model_path:
-        return trainer.checkpoint_callback.best_model_path
+        return trainer.checkpoint_callback.best_model_path, True
     log.warning(
         "no validation ran (the run is shorter than one validation interval, trainer.val_check_interval): "
         "the export is the last checkpoint and val/wer is nan"
     )
-    return str(run.last_checkpoint)
+    return str(run.last_checkpoint), False
 
 
 def resumed_vocab(ckpt_path: str, splits: Splits, force: bool) -> dict[str, int]:
@@ -116,8 +155,7 @@ def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, flo
 
 def score_before(cfg: DictConfig, module, splits: Splits, run: RunFolder, batch_size: int) -> dict[str, float]:
     """The starting model's greedy test WER/CER (when it is pretrained), by the same path as the scores after."""
-    test_before = cfg.test_before_fit if cfg.test_before_fit is not None else bool(cfg.model.pretrained)
-    if not (test_before and splits["test"]):
+    if not (tests_before(cfg) and splits["test"]):
         return {}
     greedy = CTCDecoding(module.tokenizer)
     rates = score(module.model.eval(), greedy, splits["test"], batch_size, device=cfg.device)
@@ -125,11 +163,18 @@ def score_before(cfg: DictConfig, module, splits: Splits, run: RunFolder, batch_
     return {"before/test/wer": rates["wer"], "before/test/cer": rates["cer"]}
 
 
+def tests_before(cfg: DictConfig) -> bool:
+    """Whether the starting model is scored before fitting: as asked, else when it is pretrained."""
+    return cfg.test_before_fit if cfg.test_before_fit is not None else bool(cfg.model.pretrained)
+
+
 def fit(trainer: L.Trainer, module, datamodule, ckpt_path: str | None) -> dict[str, float]:
-    """``trainer.fit``, timed; the best validation WER."""
+    """``trainer.fit``, timed; ``val/wer`` the best validation's (the checkpoint kept), every other validation
+    metric logged (``val/cer``, ``val/lm_wer``...) the last validation's."""
     started = time.perf_counter()
     trainer.fit(module, datamodule, ckpt_path=ckpt_path)
     results = {"fit_seconds": time.perf_counter() - started, "steps": float(trainer.global_step)}
+    results |= {name: float(value) for name, value in trainer.callback_metrics.items() if name.startswith("val/")}
     best = trainer.checkpoint_callback
     results["val/wer"] = float(best.best_model_score) if best.best_model_score is not None else float("nan")
     pruned = [c.pruned_at for c in trainer.callbacks if isinstance(c, OptunaPruning) and c.pruned_at is not None]
@@ -153,7 +198,7 @@ def pick_export(
     return (averaged if chosen == name else model), tokenizer, scores | {"exported": chosen}
 
 
-def report(results: dict[str, float], module, trainer: L.Trainer, run: RunFolder, best: str) -> None:
+def report(results: dict[str, float], module, trainer: L.Trainer, run: RunFolder, cfg: DictConfig) -> None:
     """results.json, curves.png, sample predictions, W&B summary, and the summary printed."""
     if run.metrics_csv.exists():
         plot_curves(run.metrics_csv, run.root / "curves.png")
@@ -164,18 +209,29 @@ def report(results: dict[str, float], module, trainer: L.Trainer, run: RunFolder
         if hasattr(logger, "log_table"):  # W&B: close the run so its files (config, summary) are complete
             logger.experiment.summary.update({k: v for k, v in results.items() if isinstance(v, float)})
             logger.experiment.finish()
-    print(summary(results, run, best))
+    print(summary(results, run, data_overrides(cfg)))
 
 
-def summary(results: dict[str, float], run: RunFolder, best_path: str) -> str:
+def data_overrides(cfg: DictConfig) -> list[str]:
+    """The command line's overrides that chose this run's corpus and split (``data...``, ``seed``), so the printed
+    follow-up commands read the same corpus; without a Hydra command line, the resolved ``data`` settings."""
+    if HydraConfig.initialized():
+        given = HydraConfig.get().overrides.task
+        return [o for o in given if o.lstrip("+~").split("=")[0].split(".")[0] in ("data", "seed")]
+    return [f"data.{key}={value}" for key in ("manifest", "audio_dir") if (value := cfg.data.get(key))]
+
+
+def summary(results: dict[str, float], run: RunFolder, overrides: list[str]) -> str:
     """What a person wants at the end of a run: before/after test scores, where everything went, and the
-    commands that take it further."""
-    exported = f" ({results['exported']}, by val WER)" if "exported" in results else ""
-    lines = [
-        f"\nrun folder: {run.root}",
-        f"best checkpoint: {best_path}",
-        f"exported model: {run.export}{exported}",
-    ]
+    commands that take it further (quoted to paste as they are)."""
+    if results.get("exported") == "last checkpoint":
+        lines = [f"\nrun folder: {run.root}", f"exported model: {run.export} (the last checkpoint: no validation ran)"]
+    else:
+        lines = [
+            f"\nrun folder: {run.root}",
+            f"best checkpoint: {results.get('best_checkpoint')}",
+            f"exported model: {run.export} ({results.get('exported')}, by val WER)",
+        ]
     for name in ("wer", "cer"):
         before, after = results.get(f"before/test/{name}"), results.get(f"test/{name}")
         if after is not None:
@@ -186,13 +242,14 @@ def summary(results: dict[str, float], run: RunFolder, best_path: str) -> str:
     if any(results.get(f"test/{name}", 0) > 1 for name in ("wer", "cer", "lm_wer", "lm_cer")):
         lines.append("(rates above 100%: the hypotheses hold more words than the references, as untrained ones do)")
     lines.append(", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float)))
+    export = shlex.quote(str(run.export))
     lines += [
-        f"score it:      vasr-evaluate model_path={run.export}",
-        f"transcribe:    vasr-transcribe {run.export} AUDIO...",
+        f"score it:      {shlex.join(['vasr-evaluate', f'model_path={run.export}', *overrides])}",
+        f"transcribe:    vasr-transcribe {export} AUDIO...",
     ]
     readings = sorted({key.split("/")[1] for key in results if key.startswith("slu/")}, key=list(READINGS).index)
     if readings:
-        lines.append(f"understand:    vasr-slu {run.export} {run.nlu} AUDIO...")
+        lines.append(f"understand:    vasr-slu {export} {shlex.quote(str(run.nlu))} AUDIO...")
         lines.append("test SLU (intent accuracy / entity F1 / SLU-F1):")
     for reading in readings:
         figures = " / ".join(
@@ -202,12 +259,57 @@ def summary(results: dict[str, float], run: RunFolder, best_path: str) -> str:
     return "\n".join(lines)
 
 
+# What the LightningModule logs at each validation, with and without an n-gram (``CTCModule._epoch_end``).
+VALIDATION_METRICS = ("loss", "wer", "cer", "utterances", "blank_frames", "empty_hypotheses")
+LM_VALIDATION_METRICS = ("lm_wer", "lm_cer")
+SLU_METRICS = ("intent_accuracy", "entity_f1", "slu_f1")
+
+
+def reported_metrics(cfg: DictConfig, decode: DecodeConfig, splits: Splits) -> list[str]:
+    """The metrics this run will report (``results.json``), by name: what ``optimized_metric`` may be."""
+    names = ["fit_seconds", "steps", *(f"val/{name}" for name in VALIDATION_METRICS)]
+    if decode.lm is not None:
+        names += [f"val/{name}" for name in LM_VALIDATION_METRICS]
+    if decode.weight_grid is not None and splits["val"]:
+        names += ["lm/alpha", "lm/beta", "lm/val_wer"]
+    if tests_before(cfg) and splits["test"]:
+        names += ["before/test/wer", "before/test/cer"]
+    if cfg.test_after_fit and splits["test"]:
+        names += ["test/wer", "test/cer"] + (["test/lm_wer", "test/lm_cer"] if decode.lm is not None else [])
+        if cfg.get("nlu"):  # when the corpus has intents and entities
+            names += [f"slu/{reading}/{name}" for reading in READINGS for name in SLU_METRICS]
+    return names
+
+
+class UnknownMetric(ValueError):
+    """An ``optimized_metric`` the run does not report: a configuration error, the same for every trial."""
+
+
+def check_optimized_metric(name: str, reported: list[str]) -> None:
+    """Refuses, before any training, an ``optimized_metric`` the run will not report."""
+    if name not in reported:
+        raise UnknownMetric(f"optimized_metric={name}: this run does not report it; it reports {', '.join(reported)}")
+
+
+def objective(results: dict[str, float], name: str) -> float:
+    """The value of ``name`` in the run's results; a pruned trial's is NaN when the run stopped before it (the
+    sweeper records that trial as pruned, not by its value)."""
+    if name in results:
+        return float(results[name])
+    if PRUNED_AT in results:
+        return float("nan")
+    reported = ", ".join(k for k, v in results.items() if isinstance(v, float))
+    raise KeyError(f"optimized_metric={name} is not among this run's results ({reported})")
+
+
 def run_job(cfg: DictConfig) -> float:
-    """``train.py``'s job: the metric the sweeper minimises; in a sweep a failing job scores +inf."""
+    """``train.py``'s job: the metric the sweeper minimises; in a sweep a failing job scores +inf. An
+    ``optimized_metric`` the run will not report ends the job (the sweep with it) before any training."""
     try:
-        return float(train(cfg).get(cfg.optimized_metric, float("nan")))
+        return objective(train(cfg), cfg.optimized_metric)
     except Exception as error:
-        if isinstance(error, ManifestError) and not in_sweep():  # the data's fault: its message, not a traceback
+        # the data's or the config's fault: its message, not a traceback (a wrong metric name ends a sweep too)
+        if isinstance(error, UnknownMetric) or (isinstance(error, ManifestError) and not in_sweep()):
             log.error("%s", error)
             raise SystemExit(1) from None
         return record_failure(cfg)

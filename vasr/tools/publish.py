@@ -1,9 +1,10 @@
 """``vasr-publish RUN_DIR DEST``: a run's exported model as a shippable folder with a model card.
 
 The card is written from the run's own files (resolved config, split, results, the command's overrides),
-so every figure in it is the one that run measured: a from-scratch pretraining run (``experiment=
-pretrain_base``, vasr's shipped base) gets the card of a pretrained model, a fine-tuning run one that
-names its base checkpoint, its corpus and its scores with and without the n-gram LM.
+so every figure in it is the one that run measured and every sentence says what the run did: a from-scratch
+pretraining run (``experiment=pretrain_base``, vasr's shipped base) gets the card of a pretrained model, a
+fine-tuning run one that names its base checkpoint, its corpus and its scores with and without the n-gram LM.
+The metadata is huggingface_hub's (``ModelCardData``): the test scores become the hub's ``model-index``.
 """
 
 from __future__ import annotations
@@ -13,19 +14,16 @@ import json
 import shutil
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from omegaconf import DictConfig, OmegaConf
 
+from vasr import ASSETS
+from vasr.model.export import HUB_ID
 from vasr.recipe.plots import read_metrics
 from vasr.recipe.run_folder import RunFolder
 from vasr.text.syllables import inventory
 
-CARD = """---
-language: vi
-library_name: transformers
-pipeline_tag: automatic-speech-recognition
-tags: [wav2vec2, ctc, vasr, synthetic-speech]
----
-# {name}
+CARD = """# {name}
 
 vasr's own small pretrained Vietnamese wav2vec 2.0 CTC model: {parameters:,} parameters, trained from
 scratch by vasr's code on Vietnamese speech that vasr synthesises offline with eSpeak NG. It exists so
@@ -34,7 +32,7 @@ vocabulary with the `lm_head` rows mapped by token, exactly as users fine-tune t
 It has heard one synthesiser only; it is not a general Vietnamese recogniser.
 
 ## Data
-- {utterances:,} synthetic utterances ({hours:.1f} h): {split_sizes}, seeded split (seed {seed}).
+- {utterances:,} synthetic utterances ({hours:.1f} h): {split}.
 - Text (`vasr/synth/broad.py`, none of the demo's smart-home templates): syllables of the
   `wordfreq` package's Vietnamese list (real syllables only, frequencies flattened), `Faker` `vi_VN`
   names, addresses, jobs, companies and sentences, and numbers, dates and times spoken by
@@ -55,32 +53,23 @@ It has heard one synthesiser only; it is not a general Vietnamese recogniser.
 - Validation WER / CER by step: {curve}.
 
 ## Results (its own held-out test split, greedy decoding)
-| split | WER | CER |
-|---|---|---|
-| test ({test_size} utterances) | {wer:.1%} | {cer:.1%} |
+{results}
 
 ## Reproduce
 ```bash
 python train.py experiment=pretrain_base            # writes runs/train/pretrain_base
-vasr-publish runs/train/pretrain_base vasr/assets/{name}
+vasr-publish runs/train/pretrain_base vasr/assets/{name} --name {name}
 ```
 """
 
 
-FINE_TUNED_CARD = """---
-language: vi
-library_name: transformers
-pipeline_tag: automatic-speech-recognition
-tags: [wav2vec2, ctc, vasr]
-base_model: {base}
----
-# {name}
+FINE_TUNED_CARD = """# {name}
 
-A wav2vec 2.0 CTC model fine-tuned by vasr from `{base}`: {parameters:,} parameters, {vocab_size} output
+A wav2vec 2.0 CTC model fine-tuned by vasr from {base}: {parameters:,} parameters, {vocab_size} output
 tokens (`vocab={vocab}`). {decoder}
 
 ## Data
-- {utterances:,} utterances ({hours:.1f} h) of `{manifest}`: {split_sizes}, seeded split (seed {seed}).
+- {utterances:,} utterances ({hours:.1f} h): {split}.
 - Augmentation of the training audio: {augment}.
 
 ## Training
@@ -88,10 +77,8 @@ tokens (`vocab={vocab}`). {decoder}
   {encoder}; {minutes:.0f} minutes of fitting on {machine}.
 - Validation WER / CER by step: {curve}.
 
-## Results (its held-out test split, {test_size} utterances)
-| decoding | WER | CER |
-|---|---|---|
-{result_rows}
+## Results
+{results}
 
 ## Reproduce
 ```bash
@@ -121,20 +108,92 @@ def read_split(run: Path) -> dict[str, list[dict]]:
     }
 
 
-def fine_tuned_card(run: Path, name: str, machine: str) -> str:
+# (results.json key, what the model-index calls it, the card's row): the test scores a run reports
+TEST_SCORES = (
+    ("test/wer", "wer", "Test WER (greedy)"),
+    ("test/cer", "cer", "Test CER (greedy)"),
+    ("test/lm_wer", "wer", "Test WER (beam search + n-gram LM)"),
+    ("test/lm_cer", "cer", "Test CER (beam search + n-gram LM)"),
+)
+
+
+def split_description(cfg: DictConfig, split: dict[str, list[dict]]) -> str:
+    """How the run's train/val/test came about, as ``data`` configured it: one manifest split by seed, or the
+    manifests given for val and test (``load_splits``)."""
+    data = cfg.data
+    sizes = {part: f"{len(items):,} {part}" for part, items in split.items()}
+    manifest = f" of `{data.manifest}`" if data.get("manifest") else ""
+    if data.get("val_manifest") is None and data.get("test_manifest") is None:
+        return f"{', '.join(sizes.values())}, a seeded split (seed {cfg.seed}){manifest}"
+    parts = [f"{sizes['train']} from `{data.manifest}`"]
+    for part in ("val", "test"):
+        path = data.get(f"{part}_manifest")
+        parts.append(f"{sizes[part]} from `{path}`" if path else f"no {part} split")
+    return ", ".join(parts)
+
+
+def base_model(cfg: DictConfig) -> tuple[str | None, str]:
+    """The hub id the card's ``base_model`` may name (None for a local folder), and the base as the text names it."""
+    pretrained = str(cfg.model.pretrained)
+    if Path(pretrained).parent.resolve() == ASSETS.resolve():
+        name = Path(pretrained).name
+        return None, f"vasr's shipped `{name}` (`vasr/assets/{name}`, not on the hub)"
+    if not Path(pretrained).exists() and HUB_ID.fullmatch(pretrained):
+        return pretrained, f"`{pretrained}`"
+    return None, f"a local checkpoint (`{Path(pretrained).name}`, not on the hub)"
+
+
+def card_data(cfg: DictConfig, results: dict, name: str, base: str | None, test_size: int) -> ModelCardData:
+    """The card's metadata, its test scores as ``eval_results`` (the hub's ``model-index``)."""
+    dataset = str(cfg.data.get("name") or "vasr")
+    scores = [
+        EvalResult(
+            task_type="automatic-speech-recognition",
+            task_name="Speech Recognition",
+            dataset_type=dataset,
+            dataset_name=f"{dataset} (its held-out test split, {test_size} utterances)",
+            dataset_split="test",
+            metric_type=metric,
+            metric_name=label,
+            metric_value=round(float(results[key]), 4),
+        )
+        for key, metric, label in TEST_SCORES
+        if key in results
+    ]
+    tags = ["wav2vec2", "ctc", "vasr"] + ([] if cfg.model.get("pretrained") else ["synthetic-speech"])
+    return ModelCardData(
+        language="vi",
+        library_name="transformers",
+        pipeline_tag="automatic-speech-recognition",
+        tags=tags,
+        base_model=base,
+        model_name=name,
+        eval_results=scores or None,
+    )
+
+
+def results_table(results: dict, test_size: int) -> str:
+    """The test scores as a table, or the sentence that says the run held no test split."""
+    rows = [f"| {label} | {results[key]:.1%} |" for key, _, label in TEST_SCORES if key in results]
+    if not rows:
+        return "The run held no test split (score it apart: `vasr-evaluate model_path=FOLDER data=...`)."
+    return "\n".join(
+        [f"On its held-out test split ({test_size} utterances):", "", "| metric | value |", "|---|---|", *rows]
+    )
+
+
+def fine_tuned_card(run: Path, name: str, machine: str) -> ModelCard:
     """The card of a fine-tuning run: base checkpoint, corpus, augmentation, schedule, greedy and LM scores."""
     cfg = OmegaConf.load(RunFolder(run).config)
     results = json.loads((run / "results.json").read_text())
     split = read_split(run)
-    rows = [f"| greedy | {results['test/wer']:.1%} | {results['test/cer']:.1%} |"]
-    if "test/lm_wer" in results:
-        rows.append(f"| beam search + n-gram LM | {results['test/lm_wer']:.1%} | {results['test/lm_cer']:.1%} |")
     has_lm = (RunFolder(run).export / "language_model").is_dir()
     overrides = run / ".hydra" / "overrides.yaml"
     augment = cfg.get("augment")
-    return FINE_TUNED_CARD.format(
+    hub_id, base = base_model(cfg)
+    body = FINE_TUNED_CARD.format(
         name=name,
-        base=cfg.model.pretrained,
+        base=base,
         parameters=parameter_count(RunFolder(run).export),
         vocab_size=len(json.loads((run / "vocab.json").read_text(encoding="utf-8"))),
         vocab=cfg.vocab.strategy,
@@ -143,9 +202,7 @@ def fine_tuned_card(run: Path, name: str, machine: str) -> str:
         else "Greedy decoding (no language model shipped).",
         utterances=sum(len(items) for items in split.values()),
         hours=sum(item["duration"] for items in split.values() for item in items) / 3600,
-        manifest=cfg.data.manifest,
-        split_sizes=", ".join(f"{len(items):,} {part}" for part, items in split.items()),
-        seed=cfg.seed,
+        split=split_description(cfg, split),
         augment=(
             f"speeds {list(augment.speeds)}, rooms p {augment.reverb.p if augment.get('reverb') else 0}, "
             f"noise p {augment.noise.p if augment.get('noise') else 0}"
@@ -159,14 +216,18 @@ def fine_tuned_card(run: Path, name: str, machine: str) -> str:
         minutes=results["fit_seconds"] / 60,
         machine=machine,
         curve=validation_curve(RunFolder(run).metrics_csv),
-        test_size=len(split["test"]),
-        result_rows="\n".join(rows),
+        results=results_table(results, len(split["test"])),
         overrides=" ".join(OmegaConf.load(overrides)) if overrides.exists() else "",
     )
+    return with_metadata(card_data(cfg, results, name, hub_id, len(split["test"])), body)
 
 
-def model_card(run: Path, name: str, machine: str) -> str:
-    """The card's text from the run folder's config, split and results."""
+def with_metadata(data: ModelCardData, body: str) -> ModelCard:
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+
+
+def model_card(run: Path, name: str, machine: str) -> ModelCard:
+    """The card from the run folder's config, split and results."""
     cfg = OmegaConf.load(RunFolder(run).config)
     if cfg.model.get("pretrained"):
         return fine_tuned_card(run, name, machine)
@@ -175,13 +236,12 @@ def model_card(run: Path, name: str, machine: str) -> str:
     found = inventory(item["sentence"] for item in split["train"])
     architecture = cfg.model.architecture
     vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
-    return CARD.format(
+    body = CARD.format(
         name=name,
         parameters=parameter_count(run / "export"),
         utterances=sum(len(items) for items in split.values()),
         hours=sum(item["duration"] for items in split.values() for item in items) / 3600,
-        split_sizes=", ".join(f"{len(items):,} {part}" for part, items in split.items()),
-        seed=cfg.seed,
+        split=split_description(cfg, split),
         syllables=len(found["syllables"]),
         onsets=len(found["onsets"]),
         rhymes=len(found["rhymes"]),
@@ -202,22 +262,23 @@ def model_card(run: Path, name: str, machine: str) -> str:
         minutes=results["fit_seconds"] / 60,
         machine=machine,
         curve=validation_curve(RunFolder(run).metrics_csv),
-        test_size=len(split["test"]),
-        wer=results["test/wer"],
-        cer=results["test/cer"],
+        results=results_table(results, len(split["test"])),
     )
+    return with_metadata(card_data(cfg, results, name, None, len(split["test"])), body)
 
 
-def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores") -> Path:
-    """Copy ``RUN/export`` (model, processor, vocab.json) to ``dest`` and write its README.md model card."""
+def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores", name: str | None = None) -> Path:
+    """Copy ``RUN/export`` (model, processor, vocab.json, LM) to ``dest`` and write its README.md model card,
+    titled ``name`` (default: the run's name)."""
     run, dest = Path(run), Path(dest)
     export = RunFolder(run).export
     if not export.is_dir():
         raise FileNotFoundError(f"{export} not found: the run has not finished (no exported model yet)")
-    card = model_card(run, dest.name, machine)
+    title = name or str(OmegaConf.load(RunFolder(run).config).get("run_name") or run.name)
+    card = model_card(run, title, machine)
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(export, dest)
-    (dest / "README.md").write_text(card, encoding="utf-8")
+    card.save(dest / "README.md")
     return dest
 
 
@@ -226,8 +287,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run", help="a finished run folder (runs/train/NAME)")
     parser.add_argument("dest", help="the folder to write, e.g. vasr/assets/vasr-tiny-vi")
     parser.add_argument("--machine", default="2 CPU cores", help="what it trained on, for the card")
+    parser.add_argument("--name", help="the model's name: the card's title and model-index (default: the run's name)")
     args = parser.parse_args(argv)
-    print(f"published {publish(args.run, args.dest, args.machine)}")
+    print(f"published {publish(args.run, args.dest, args.machine, args.name)}")
 
 
 if __name__ == "__main__":
