@@ -2,9 +2,11 @@
 below a future release of what users upgrade most (torch, transformers, lightning, numpy; optuna, which
 hydra-optuna-sweeper's optuna<3 once pulled back to 2.10)."""
 
+import warnings
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -87,3 +89,13 @@ def test_hydra_finds_vasrs_optuna_sweeper():
     names = {f"{c.__module__}.{c.__name__}" for c in Plugins.instance().discover(Sweeper)}
     assert "hydra_plugins.vasr_sweeper.optuna_sweeper.OptunaSweeper" in names
     assert "pyctcdecode" not in closure()  # its numpy<2 pin is why vasr decodes with ctc-beam-decoder
+
+
+def test_a_deprecation_on_one_of_vasrs_lines_fails_the_tests():
+    """pyproject.toml's filterwarnings: a deprecated call vasr makes is an error, a library's own is shown."""
+    call = compile("warnings.warn('renamed', category)", "vasr/recipe/anything.py", "exec")
+    for category in (DeprecationWarning, FutureWarning):
+        with pytest.raises(category, match="renamed"):
+            exec(call, {"__name__": "vasr.recipe.anything", "warnings": warnings, "category": category})
+        with pytest.warns(category, match="renamed"):
+            exec(call, {"__name__": "vasrlike.module", "warnings": warnings, "category": category})
