@@ -181,8 +181,8 @@ class OptunaSearch:
                 continue
             overrides = [(*fixed, *trial_overrides(trial)) for trial in batch]
             self.validate(overrides)
-            beating = heartbeat(self.storage, self.study_name, batch, self.heartbeat_seconds)
-            with beating if self.takes_over else nullcontext():
+            beat = heartbeat(self.storage, self.study_name, batch, self.heartbeat_seconds)
+            with beat if self.takes_over else nullcontext():
                 done = self.launcher.launch(overrides, initial_job_idx=batch[0].number)
             for trial, job in zip(batch, done, strict=True):
                 self.tell(study, trial, job)
