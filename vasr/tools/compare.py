@@ -85,7 +85,8 @@ def write_comparison(root: str | Path, out: str | Path | None = None) -> list[di
             axis.plot(*zip(*series, strict=True), marker=".", label=folder.name)
     axis.set(xlabel="step", ylabel="validation WER", title=f"runs under {root.name}", ylim=(0, None))
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=7)
+    if axis.lines:  # runs that never validated have no curve to name
+        axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(out / "val_wer.png", dpi=110)
     plt.close(figure)
