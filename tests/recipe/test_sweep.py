@@ -1,11 +1,14 @@
-"""What a sweep's launching process says about its jobs."""
+"""What a sweep's launching process says about its jobs; the study's storage and a job's trial in it."""
 
 import logging
 
+import optuna
 import pytest
 from omegaconf import OmegaConf
+from optuna.storages import JournalStorage, RDBStorage
+from optuna.trial import Trial
 
-from vasr.recipe.sweep import SweepReport
+from vasr.recipe.sweep import PRUNED_AT, SweepReport, latest, open_storage, storage_name, trial_id
 
 
 def sweep_config(tmp_path, launcher: str):
@@ -29,3 +32,26 @@ def test_a_sweep_with_a_failed_job_exits_non_zero_naming_it(tmp_path, caplog):
     assert "job 1-b failed: ValueError: no such scheduler" in caplog.text and "1 of 2 jobs failed" in caplog.text
     (tmp_path / "1-b" / "failed.txt").unlink()
     SweepReport().on_multirun_end(sweep_config(tmp_path, "hydra._internal.core_plugins.basic_launcher"))  # no exit
+
+
+def test_a_log_file_is_a_journal_and_anything_else_a_database(tmp_path):
+    assert isinstance(open_storage(str(tmp_path / "shared" / "study.log")), JournalStorage)
+    assert (tmp_path / "shared").is_dir()
+    database = open_storage(storage_name(None, str(tmp_path / "sweep")), heartbeat_seconds=30, grace_seconds=120)
+    assert isinstance(database, RDBStorage) and database.url == f"sqlite:///{tmp_path / 'sweep' / 'optuna.db'}"
+    assert database.get_heartbeat_interval() == 30
+    assert storage_name("postgresql://db/sweeps", str(tmp_path)) == "postgresql://db/sweeps"
+
+
+@pytest.mark.parametrize("name", ["study.log", "study.db"])
+def test_a_job_finds_its_trial_by_number_and_what_it_reports_reaches_the_sweeper(tmp_path, name):
+    where = str(tmp_path / name) if name.endswith(".log") else f"sqlite:///{tmp_path / name}"
+    study = optuna.create_study(study_name="vasr", storage=open_storage(where))
+    study.ask(), study.ask()
+    job_storage = open_storage(where)  # the job's own, as a job in another process opens it
+    trial = Trial(optuna.load_study(study_name="vasr", storage=job_storage), trial_id(job_storage, "vasr", 1))
+    trial.report(0.5, step=10)
+    trial.set_user_attr(PRUNED_AT, 10)
+    assert trial.number == 1
+    assert latest(study, 1).intermediate_values == {10: 0.5} and latest(study, 1).user_attrs == {PRUNED_AT: 10}
+    assert not latest(study, 0).intermediate_values

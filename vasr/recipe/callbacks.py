@@ -1,5 +1,5 @@
 """Lightning callbacks: checkpoints named by the run folder, step checkpoints that survive crashes, audio
-throughput, a whole-run ETA, Optuna pruning and a watch on the other ranks."""
+throughput, a whole-run ETA and a watch on the other ranks (Optuna's pruning: :mod:`vasr.recipe.sweep`)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,10 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.distributed import Store
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 from vasr.recipe.run_folder import RunFolder, is_writer
 
 log = logging.getLogger("vasr")
-# Where an Optuna trial was pruned: the trial's user attribute and the run's results key.
-PRUNED_AT = "pruned_at_step"
 
 
 class BestCheckpoint(ModelCheckpoint):
@@ -93,38 +91,6 @@ class RunEta(L.Callback):
         elapsed = time.perf_counter() - self._start
         left = datetime.timedelta(seconds=round(elapsed / done * (total - step)))
         log.info("step %d/%d (%.0f%%), %.2f s/step, ETA %s", step, total, 100 * step / total, elapsed / done, left)
-
-
-class OptunaPruning(L.Callback):
-    """Reports each validation's ``monitor`` to the job's trial and stops training when the study's pruner judges
-    the trial hopeless; rank 0 asks, every rank stops. A no-op outside an Optuna sweep."""
-
-    def __init__(self, monitor: str = "val/wer") -> None:
-        self.monitor = monitor
-        self.trial = None
-        self.pruned_at: int | None = None
-
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if trainer.is_global_zero:
-            from vasr.recipe.optuna_search import job_trial  # optuna is imported only where a sweep uses it
-
-            self.trial = job_trial()
-
-    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
-        prune = False
-        value = trainer.callback_metrics.get(self.monitor)
-        if self.trial is not None and value is not None and math.isfinite(float(value)):
-            self.trial.report(float(value), trainer.global_step)
-            prune = self.trial.should_prune()
-        if not trainer.strategy.broadcast(prune):
-            return
-        self.pruned_at = trainer.global_step
-        if self.trial is not None:
-            self.trial.set_user_attr(PRUNED_AT, trainer.global_step)
-            log.info("trial %d pruned at step %d (%s %.4f)", self.trial.number, self.pruned_at, self.monitor, value)
-        trainer.should_stop = True
 
 
 class RankWatch(L.Callback):

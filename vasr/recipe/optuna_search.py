@@ -1,22 +1,21 @@
 """Optuna studies behind ``hparams_search=optuna``, on a current Optuna (the Hydra Optuna plugin pins optuna<3).
 
-The study lives in a storage (a SQLite file in the sweep folder unless ``hydra.sweeper.storage`` names another),
-so a sweep resumes after a kill and several workers can run trials of one study at once: each worker claims trials
-until the study holds ``n_trials``, keeps a heartbeat for the ones it runs, and a trial whose worker died is failed
-after the grace period and retried once with the same parameters. Each job reports its validation metric to its
-trial (:class:`vasr.recipe.callbacks.OptunaPruning`), and the study's pruner stops hopeless ones.
+The study lives in a storage (a SQLite file in the sweep folder unless ``hydra.sweeper.storage`` names another,
+a database or a journal file), so a sweep resumes after a kill and several workers can run trials of one study at
+once: each worker claims trials until the study holds ``n_trials``; in a database it keeps a heartbeat for the ones
+it runs, and a trial whose worker died is failed after the grace period and retried once with the same parameters.
+Each job reports its validation metric to its trial (:class:`vasr.recipe.sweep.OptunaPruning`), and the study's
+pruner stops hopeless ones.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +29,11 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import Trial, TrialState
 
-from vasr.recipe.callbacks import PRUNED_AT
+from vasr.recipe.run_folder import FAILED, RunFolder
+from vasr.recipe.sweep import PRUNED_AT, TRIAL_ENV, latest, open_storage, storage_name, trial_id
 
 log = logging.getLogger(__name__)
-# The sweeper hands each job its trial number in this variable (``hydra.job.env_set``); the sweep's subdir names it.
-TRIAL_ENV = "VASR_OPTUNA_TRIAL"
 SURPLUS = "surplus"
-# Heartbeats, stale-trial retries and asking trials outside Study.optimize are what several workers need; Optuna
-# flags the first two as experimental since 2.8 and warns on the third.
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 
 
 def search_space(overrides: Sequence[str]) -> tuple[dict[str, BaseDistribution], list[str]]:
@@ -80,14 +74,6 @@ def suggest(trial: Trial, name: str, space: BaseDistribution) -> Any:
     return trial.suggest_float(name, space.low, space.high, step=space.step, log=space.log)
 
 
-def storage_url(storage: str | None, sweep_dir: str) -> str:
-    """The study's storage: the one named, else a SQLite file in the sweep folder."""
-    if storage:
-        return storage
-    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{Path(sweep_dir).resolve() / 'optuna.db'}"
-
-
 def claimed(study: optuna.Study, before: int | None = None) -> int:
     """Trials that count against ``n_trials``: every trial but those retried after their worker died and those a
     worker gave back; ``before``: only those numbered lower."""
@@ -100,26 +86,20 @@ def claimed(study: optuna.Study, before: int | None = None) -> int:
     )
 
 
-def latest(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
-    """Trial ``number`` as the storage holds it now, with what its job reported (a running trial's own handle
-    reads a cache)."""
-    return next(t for t in study.get_trials(deepcopy=False) if t.number == number)
-
-
 def waiting(study: optuna.Study) -> bool:
     """Whether the study holds a trial to retry (enqueued when its worker died)."""
     return bool(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
 @contextmanager
-def heartbeat(storage: RDBStorage, trials: list[Trial], seconds: int) -> Iterator[None]:
+def heartbeat(storage: RDBStorage, study_name: str, trials: list[Trial], seconds: int) -> Iterator[None]:
     """Records the trials' heartbeat while their jobs run, so another worker can tell when this one died."""
     stop = threading.Event()
+    ids = [trial_id(storage, study_name, trial.number) for trial in trials]
 
     def beat() -> None:
-        # Optuna's storage keys heartbeats by trial id, which only the private attribute holds.
-        for trial in trials:
-            storage.record_heartbeat(trial._trial_id)
+        for id_ in ids:
+            storage.record_heartbeat(id_)
 
     def keep_beating() -> None:
         while not stop.wait(seconds):
@@ -166,12 +146,10 @@ class OptunaSearch:
         self.params = OmegaConf.to_container(params, resolve=True) if params else {}
         self.heartbeat_seconds = heartbeat_seconds
         self._waiting_for: list[int] = []
-        self.storage = RDBStorage(
-            storage_url(storage, config.hydra.sweep.dir),
-            heartbeat_interval=heartbeat_seconds,
-            grace_period=grace_seconds,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-        )
+        self.where = storage_name(storage, config.hydra.sweep.dir)
+        self.storage = open_storage(self.where, heartbeat_seconds, grace_seconds)
+        # Only a database keeps heartbeats: in a journal, a dead worker's trial cannot be told from a slow one.
+        self.takes_over = isinstance(self.storage, RDBStorage)
 
     def run(self, arguments: list[str]) -> list[Any]:
         """Trials until the study holds ``n_trials`` (this worker's and the others'); the best is written to
@@ -188,7 +166,7 @@ class OptunaSearch:
         log.info(
             "Optuna study %r in %s: %d of %d trials already claimed; searching %s",
             self.study_name,
-            self.storage.url,
+            self.where,
             claimed(study),
             self.n_trials,
             ", ".join(space),
@@ -196,14 +174,15 @@ class OptunaSearch:
         returns = []
         while True:
             batch = self.ask(study, space)
-            if not batch and not self.others_running(study):
+            if not batch and not (self.takes_over and self.others_running(study)):
                 break
             if not batch:  # the last trials are another worker's: wait, to take them over if that worker died
                 time.sleep(min(self.heartbeat_seconds, 5))
                 continue
             overrides = [(*fixed, *trial_overrides(trial)) for trial in batch]
             self.validate(overrides)
-            with heartbeat(self.storage, batch, self.heartbeat_seconds):
+            beat = heartbeat(self.storage, self.study_name, batch, self.heartbeat_seconds)
+            with beat if self.takes_over else nullcontext():
                 done = self.launcher.launch(overrides, initial_job_idx=batch[0].number)
             for trial, job in zip(batch, done, strict=True):
                 self.tell(study, trial, job)
@@ -243,32 +222,41 @@ class OptunaSearch:
         return batch
 
     def tell(self, study: optuna.Study, trial: Trial, job: Any) -> None:
-        """The job's metric to the study: complete, pruned, or failed (a job that raised or scored +inf)."""
+        """The job's metric to the study: complete, pruned, or failed (a job that raised, or scored +inf or nan)."""
         try:
             value = float(job.return_value)
         except Exception as error:
-            log.error("trial %d failed: %s", trial.number, error)
-            study.tell(trial, state=TrialState.FAIL)
+            self.fail(study, trial, job, f"{type(error).__name__}: {error}")
             return
+        metric = self.config.optimized_metric
         if not math.isfinite(value):
-            log.error("trial %d failed (its folder's failed.txt says why)", trial.number)
-            study.tell(trial, state=TrialState.FAIL)
+            self.fail(study, trial, job, f"{metric} is {value}: the run never validated, or does not report {metric}")
         elif PRUNED_AT in (reported := latest(study, trial.number)).user_attrs:
             log.info("trial %d pruned at step %d: %s", trial.number, reported.user_attrs[PRUNED_AT], trial.params)
             study.tell(trial, state=TrialState.PRUNED)
         else:
-            log.info("trial %d: %s %.4f with %s", trial.number, self.config.optimized_metric, value, trial.params)
+            log.info("trial %d: %s %.4f with %s", trial.number, metric, value, trial.params)
             study.tell(trial, value)
+
+    def fail(self, study: optuna.Study, trial: Trial, job: Any, reason: str) -> None:
+        """Fails the trial, naming why from its folder's ``failed.txt``; written here with ``reason`` when the job
+        did not write it (a job that finished without a finite metric, or died before its folder was set up)."""
+        note = Path(job.hydra_cfg.hydra.runtime.output_dir) / FAILED
+        if not note.exists():
+            RunFolder(note.parent).write_text(FAILED, reason + "\n")
+        log.error("trial %d failed: %s (%s)", trial.number, note.read_text(encoding="utf-8").splitlines()[0], note)
+        study.tell(trial, state=TrialState.FAIL)
 
     def write_results(self, study: optuna.Study) -> None:
         """``optimization_results.yaml`` in the sweep folder: the best trial and how every trial ended."""
         states = [t.state.name for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(SURPLUS)]
-        results: dict[str, Any] = {"name": "optuna", "study": self.study_name, "storage": self.storage.url}
+        results: dict[str, Any] = {"name": "optuna", "study": self.study_name, "storage": self.where}
         results["trials"] = {state: states.count(state) for state in sorted(set(states))}
         if any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
             results |= {"best_trial": study.best_trial.number, "best_params": study.best_params}
             results["best_value"] = study.best_value
         path = Path(self.config.hydra.sweep.dir) / "optimization_results.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(OmegaConf.create(results), path)
         log.info("study %r: %s; %s", self.study_name, results["trials"], path)
 
@@ -277,20 +265,3 @@ def trial_overrides(trial: Trial) -> tuple[str, ...]:
     """The trial's parameters as overrides, and its number for the job (its folder, its pruning callback)."""
     params = (f"{name}={value}" for name, value in trial.params.items())
     return (*params, f"++hydra.job.env_set.{TRIAL_ENV}={trial.number}")
-
-
-def job_trial() -> Trial | None:
-    """This job's trial of the sweep's study (None outside an Optuna sweep)."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if TRIAL_ENV not in os.environ or not HydraConfig.initialized():
-        return None
-    hydra = HydraConfig.get()
-    sweeper = hydra.sweeper
-    study = optuna.load_study(
-        study_name=sweeper.study_name,
-        storage=storage_url(sweeper.storage, hydra.sweep.dir),
-        pruner=instantiate(sweeper.pruner) if sweeper.get("pruner") else None,
-    )
-    frozen = latest(study, int(os.environ[TRIAL_ENV]))
-    return Trial(study, frozen._trial_id)  # Optuna addresses a trial of a loaded study by its private id

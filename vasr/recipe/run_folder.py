@@ -199,11 +199,13 @@ def in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+# A failed job's note in its run folder: why, on the first line (the error), then the traceback.
+FAILED = "failed.txt"
+
+
 def record_failure(cfg: DictConfig) -> float:
     """In a sweep, a failed job is written to its folder (``failed.txt``) and scores +inf, so the sweep goes
     on; outside one the error propagates. Called from an ``except`` block."""
-    from vasr.recipe.sweep import FAILED
-
     if not in_sweep():
         raise
     trace = traceback.format_exc()

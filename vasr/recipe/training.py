@@ -24,11 +24,11 @@ from vasr.decoding.ctc import CTCDecoding, uses_attention_mask
 from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
-from vasr.recipe.callbacks import PRUNED_AT, OptunaPruning
 from vasr.recipe.evaluation import choose_export, score, score_test, tune_lm
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
 from vasr.recipe.run_folder import RunFolder, in_sweep, record_failure, unpin_run
+from vasr.recipe.sweep import PRUNED_AT, OptunaPruning
 from vasr.recipe.trainer import build_trainer, one_line_per_message
 from vasr.text.vocab import run_vocab, save_vocab
 

@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from vasr.recipe.plots import read_metrics  # noqa: E402
-from vasr.recipe.sweep import FAILED
+from vasr.recipe.run_folder import FAILED  # noqa: E402
+from vasr.recipe.sweep import PRUNED_AT  # noqa: E402
 
 FIRST = ("val/wer", "test/wer", "test/lm_wer", "test/cer", "test/lm_cer")  # the figures people look for first
 PER_RUN = ("run_name", "paths.", "hydra.", "callbacks.", "logger.")  # differ by construction: not settings
@@ -39,16 +40,18 @@ def flatten(node, prefix: str = "") -> dict[str, object]:
 
 
 def summarise(folder: Path) -> tuple[dict, dict]:
-    """A run's settings (flattened resolved config), and its row: metrics and status."""
+    """A run's settings (flattened resolved config), and its row: metrics and status (failed, with why, when its
+    ``failed.txt`` says so, though it may have finished: a sweep trial without a finite metric; pruned; done;
+    unfinished)."""
     settings = flatten(OmegaConf.to_container(OmegaConf.load(folder / "config.yaml")))
-    row: dict = {"run": folder.name}
+    row: dict = {"run": folder.name, "status": "unfinished"}
     results = folder / "results.json"
-    failure = folder / FAILED
     if results.exists():
-        row |= {k: v for k, v in json.loads(results.read_text()).items() if isinstance(v, float)}
-        row["status"] = "done"
-    else:
-        row["status"] = "failed: " + failure.read_text().splitlines()[0] if failure.exists() else "unfinished"
+        numbers = {k: v for k, v in json.loads(results.read_text(encoding="utf-8")).items() if isinstance(v, float)}
+        row |= numbers
+        row["status"] = f"pruned at step {numbers[PRUNED_AT]:.0f}" if PRUNED_AT in numbers else "done"
+    if (failure := folder / FAILED).exists():
+        row["status"] = "failed: " + failure.read_text(encoding="utf-8").splitlines()[0]
     return settings, row
 
 
@@ -82,7 +85,8 @@ def write_comparison(root: str | Path, out: str | Path | None = None) -> list[di
             axis.plot(*zip(*series, strict=True), marker=".", label=folder.name)
     axis.set(xlabel="step", ylabel="validation WER", title=f"runs under {root.name}", ylim=(0, None))
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=7)
+    if axis.lines:  # runs that never validated have no curve to name
+        axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(out / "val_wer.png", dpi=110)
     plt.close(figure)
