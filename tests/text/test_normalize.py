@@ -3,6 +3,7 @@ import unicodedata
 import pytest
 
 from vasr.text import normalize
+from vasr.text.itn import inverse_normalize
 
 
 def test_nfc_recomposes_decomposed_vietnamese():
@@ -20,6 +21,11 @@ def test_punctuation_dropped_and_whitespace_collapsed():
 
 def test_keep_numbers_keeps_digits_and_percent():
     assert normalize("giảm xuống 73% nhé", numbers="keep") == "giảm xuống 73% nhé"
+
+
+def test_keep_numbers_keeps_the_separators_inside_a_number_as_the_itn_writes_them():
+    assert normalize("Giá 10.000 đồng, còn 3,5 kg.", numbers="keep") == "giá 10.000 đồng còn 3,5 kg"
+    assert inverse_normalize("một triệu") == normalize("1.000.000", numbers="keep")
 
 
 def test_verbalize_numbers_in_sentence():

@@ -15,10 +15,14 @@ NUMBER_STRATEGIES: tuple[str, ...] = ("keep", "verbalize")
 DEFAULT_DROP = ',?.!-;:"/' + "“”‘’'`()[]{}«»…–—_*#&+=<>|~^@\\"
 
 _SPACES = re.compile(r"\s+")
+# A dot or comma between digits is part of the number ("10.000", "3,5"), as vasr's ITN writes it back.
+_NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,](?=\d)")
+_KEPT = {".": "\x00", ",": "\x01"}
 
 
 def normalize(text: str, numbers: NumberStrategy = "keep", drop: str = DEFAULT_DROP) -> str:
-    """NFC, lower case, numbers by strategy, ``drop`` characters removed, whitespace collapsed.
+    """NFC, lower case, numbers by strategy, ``drop`` characters removed (but not a dot or comma between digits,
+    which belongs to the number), whitespace collapsed.
 
     NFC comes first: decomposed input ("a" + U+0301) would otherwise put bare combining
     accents into the vocabulary and split one letter into two CTC targets.
@@ -28,6 +32,8 @@ def normalize(text: str, numbers: NumberStrategy = "keep", drop: str = DEFAULT_D
     text = unicodedata.normalize("NFC", text).lower()
     if numbers == "verbalize":
         text = verbalize_numbers(text)
+    text = _NUMBER_SEPARATOR.sub(lambda match: _KEPT[match.group()], text)
     # Dropped characters become spaces so "bật/tắt" stays two words.
     text = text.translate({ord(c): " " for c in drop})
+    text = text.translate({ord(mark): separator for separator, mark in _KEPT.items()})
     return _SPACES.sub(" ", text).strip()
