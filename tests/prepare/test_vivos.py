@@ -7,9 +7,10 @@ from vasr.data.manifest import ManifestError
 from vasr.prepare import prepare
 
 
-def vivos(root, utterances, broken: bool = False):
+def vivos(root, utterances, broken: bool = False, sizes: tuple[int, int] = (6, 3)):
     """VIVOS's layout: train/ and test/, each prompts.txt, genders.txt and waves/SPEAKER/ID.wav."""
-    for split, chunk in (("train", utterances[:6]), ("test", utterances[6:9])):
+    train, test = sizes
+    for split, chunk in (("train", utterances[:train]), ("test", utterances[train : train + test])):
         folder = root / "vivos" / split
         lines = []
         for n, u in enumerate(chunk):

@@ -26,6 +26,8 @@ def record(cut: dict) -> dict:
     gender). vasr reads whole files, so a cut that is a slice of its recording is refused."""
     try:
         return whole_file_record(cut)
+    except BadRow:
+        raise
     except KeyError as error:
         raise BadRow(f"missing key: {error.args[0]}") from None
     except (TypeError, ValueError, IndexError) as error:
