@@ -117,6 +117,22 @@ def test_a_parquet_table_with_an_audio_column_reads_directly(demo, tmp_path, mon
     assert items[0].duration == pytest.approx(sf.info(tmp_path / "audio" / demo[0]["file"]).duration)
 
 
+def test_a_saved_dataset_folder_of_arrow_files_reads_directly(demo, tmp_path, monkeypatch):
+    """``datasets.save_to_disk``'s layout: Arrow stream files beside JSON state; audio given by path only."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "state.json").write_text("{}", encoding="utf-8")
+    audio = [{"bytes": None, "path": str(tmp_path / "audio" / r["file"])} for r in demo]
+    table = pa.table({"audio": audio, "transcription": [r["sentence"] for r in demo]})
+    with pa.ipc.new_stream(saved / "data-00000-of-00001.arrow", table.schema) as writer:
+        writer.write_table(table)
+    items, report = read_manifest(saved)
+    assert report.kept == 4 and items[3].where == f"{saved / 'data-00000-of-00001.arrow'}:4"
+    assert [i.path for i in items] == [a["path"] for a in audio]  # read where they are: nothing written
+    assert not list((tmp_path / "cache" / "vasr").glob("audio-*"))
+
+
 def test_a_hub_dataset_that_cannot_be_fetched_is_refused_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(ManifestError, match="hf://datasets/vasr-tests/absent/data/test-.*: the hub dataset cannot be"):
