@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 from vasr.data.sources import Row
@@ -23,5 +22,5 @@ def splits(src: Path, out: Path, options: Options) -> Splits:
 def rows(manifest: Path, audio_dir: Path) -> Iterator[Row]:
     for row in json_rows(manifest, "vasr"):
         if row.record is not None and "file" in row.record:
-            row = replace(row, record=row.record | {"file": str(audio_dir / str(row.record["file"]))})
+            row = Row(row.origin, row.number, row.record | {"file": str(audio_dir / str(row.record["file"]))})
         yield row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class ManifestError(ValueError):
@@ -13,12 +13,12 @@ class BadRow(ValueError):
     """Why one row cannot be used (the message only; the caller knows ``file:line``)."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One utterance as a source read it: where it is, and its fields in vasr's names or why it has none.
 
     ``record`` holds at least ``id``, ``sentence`` and ``file`` for every format but vasr's own (whose missing
-    keys validation names); ``problem`` says why a row that could not be read has no record.
+    keys validation names); ``problem`` says why a row that could not be read has no record. A tuple: a source
+    makes millions of them.
     """
 
     origin: str
