@@ -1,3 +1,4 @@
+import logging
 import shutil
 
 import pytest
@@ -26,10 +27,12 @@ def vivos(root, utterances, broken: bool = False, sizes: tuple[int, int] = (6, 3
     return root / "vivos"
 
 
-def test_vivos_prompts_and_waves_become_manifests(utterances, tmp_path):
+def test_vivos_prompts_and_waves_become_manifests(utterances, tmp_path, caplog):
     out = tmp_path / "out"
-    reports = prepare("vivos", vivos(tmp_path, utterances), out)
+    with caplog.at_level(logging.INFO, logger="vasr"):
+        reports = prepare("vivos", vivos(tmp_path, utterances), out, every=4)
     assert set(reports) == {"train", "test"}
+    assert "vivos train: 4 rows read, 4 kept" in caplog.messages and "vivos test: kept 3" in caplog.messages
     train = prepared(out, "train")
     assert [line["id"] for line in train][:2] == ["VIVOSSPK01_R000", "VIVOSSPK02_R001"]
     assert train[0]["sentence"] == utterances[0]["sentence"].upper()  # as the corpus writes it
