@@ -36,6 +36,7 @@ __all__ = [
     "ValidationReport",
     "bad_lines_message",
     "check_row",
+    "note_bad",
     "read_manifest",
 ]
 
