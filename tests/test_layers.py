@@ -12,7 +12,7 @@ Bottom to top (each part named by module prefix; the longest prefix that matches
 5. ``vasr.model`` (the CTC model; its validation decodes), ``vasr.slu`` (the NLU model and its data)
 6. ``vasr.infer`` (models applied to recordings)
 7. ``vasr.recipe`` (a run's steps), ``vasr.slu.__main__`` (``vasr-slu``: ASR then NLU)
-8. ``vasr.tools`` (commands over finished runs)
+8. ``vasr.tools`` (commands over finished runs), ``vasr.prepare`` (``vasr-prepare``: public corpora into manifests)
 
 Every import counts: module level or inside a function, ``import a.b`` and ``from a import b`` (``b`` taken as
 the module ``a.b`` where there is one), relative or absolute. A new module takes the layer of its prefix; a new
@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("vasr.model", "vasr.slu"),
     ("vasr.infer",),
     ("vasr.recipe", "vasr.slu.__main__"),
-    ("vasr.tools",),
+    ("vasr.tools", "vasr.prepare"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Reads and validates SoICT-format JSONL manifests before any training step.
+"""Reads and validates manifests before any training step: SoICT-format JSONL, and the ecosystem's manifests as
+they are (:mod:`vasr.data.sources` reads each format into the same rows; the checks here are the same for all).
 
 Every bad line either raises :class:`ManifestError` naming the file and line, or, when the
 caller asks to skip, is counted by reason in a :class:`ValidationReport`. Only headers are
@@ -7,7 +8,6 @@ read, so a 100,000-line manifest validates in seconds.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,15 +15,30 @@ from pathlib import Path
 import soundfile as sf
 
 from vasr.audio import SAMPLE_RATE, DurationCache
+from vasr.data.sources import BadRow, ManifestError, Row, open_source
 from vasr.text import normalize
 from vasr.text.normalize import DEFAULT_DROP, NumberStrategy
 
 SOICT_KEYS = ("id", "sentence", "intent", "sentence_annotation", "entities", "file")
 ASR_KEYS = ("id", "sentence", "file")
+# Seconds a duration the manifest states may differ from its audio's header: NeMo and lhotse round durations; a
+# segment of a longer file (which vasr cannot read: it reads whole files) differs by more.
+DURATION_SLACK = 0.1
 
+SKIP_IN_TRAINING = "data.skip_bad=true (each is counted in the run's validation.json)"
 
-class ManifestError(ValueError):
-    """A manifest line that cannot be used, located as ``file:line``."""
+__all__ = [
+    "ASR_KEYS",
+    "SOICT_KEYS",
+    "Checks",
+    "Item",
+    "ManifestError",
+    "ValidationReport",
+    "bad_lines_message",
+    "check_row",
+    "note_bad",
+    "read_manifest",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,20 @@ class ValidationReport:
         return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class Checks:
+    """What a row must pass to become an :class:`Item` (``read_manifest``'s options, held once)."""
+
+    audio_root: Path
+    cache: DurationCache
+    numbers: NumberStrategy = "keep"
+    drop: str = DEFAULT_DROP
+    required_keys: tuple[str, ...] = ASR_KEYS
+    min_duration: float | None = None
+    max_duration: float | None = None
+    sample_rate: int = SAMPLE_RATE
+
+
 def read_manifest(
     manifest: str | Path,
     audio_dir: str | Path | None = None,
@@ -97,89 +126,78 @@ def read_manifest(
     cache: DurationCache | None = None,
     sample_rate: int = SAMPLE_RATE,
 ) -> tuple[list[Item], ValidationReport]:
-    """Validate every line of ``manifest``; audio paths resolve against ``audio_dir`` (default: its folder)."""
-    manifest = Path(manifest)
-    if not manifest.is_file():
-        raise ManifestError(f"{manifest}: manifest not found")
-    audio_root = Path(audio_dir) if audio_dir else manifest.parent
+    """Validate every row of ``manifest`` (vasr's JSON lines, NeMo's, a lhotse CutSet, a Hugging Face table: see
+    :mod:`vasr.data.sources`); audio paths resolve against ``audio_dir`` (default: the manifest's folder)."""
+    source = open_source(manifest)
+    audio_root = Path(audio_dir) if audio_dir else source.root
     cache = cache if cache is not None else DurationCache(DurationCache.default_file(audio_root))
-    report = ValidationReport(str(manifest))
+    checks = Checks(audio_root, cache, numbers, drop, required_keys, min_duration, max_duration, sample_rate)
+    report = ValidationReport(source.name)
     items: list[Item] = []
-
     errors: list[str] = []
-
-    def bad(reason: str, number: int) -> None:
-        where = f"{manifest}:{number}"
-        if not skip_bad:
-            errors.append(f"{where}: {reason}")
-        report.note(report.skipped, reason.split(":")[0], where, reason)
-
-    with manifest.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8").strip()
-            except UnicodeDecodeError as error:
-                bad(f"not UTF-8: byte {error.start} of the line", number)
-                continue
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                bad(f"not JSON: {error.msg} at column {error.colno}", number)
-                continue
-            if not isinstance(record, dict):
-                bad("not a JSON object", number)
-                continue
-            missing = [key for key in required_keys if key not in record]
-            if missing:
-                bad(f"missing key: {', '.join(missing)}", number)
-                continue
-            text = normalize(str(record["sentence"]), numbers=numbers, drop=drop)
-            if not text:
-                bad("empty sentence", number)
-                continue
-            path = audio_root / str(record["file"])
-            if not path.is_file():
-                bad(f"audio file missing: {path}", number)
-                continue
-            try:
-                duration, rate, channels, promised = cache.duration(path)
-            except (RuntimeError, sf.LibsndfileError) as error:
-                bad(f"audio unreadable: {path} ({error})", number)
-                continue
-            if duration <= 0:
-                bad(f"audio empty: {path}", number)
-                continue
-            if promised > duration + 1e-3:
-                bad(
-                    f"audio truncated: {path} holds {duration:.2f} s of the {promised:.2f} s its header declares",
-                    number,
-                )
-                continue
-            where = f"{manifest}:{number}"
-            if min_duration is not None and duration < min_duration:
-                report.note(report.filtered, f"shorter than {min_duration}s", where)
-                continue
-            if max_duration is not None and duration > max_duration:
-                report.note(report.filtered, f"longer than {max_duration}s", where)
-                continue
-            report.resampled += rate != sample_rate
-            report.downmixed += channels > 1
-            items.append(
-                Item(str(record["id"]), text, str(path), duration, number, str(record["sentence"]), str(manifest))
-            )
+    for row in source.rows():
+        try:
+            item = check_row(row, checks, report)
+        except BadRow as error:
+            note_bad(report, row, str(error), errors if not skip_bad else None)
+            continue
+        if item is not None:
+            items.append(item)
     cache.save()
     if errors:
-        raise ManifestError(bad_lines_message(manifest, errors))
+        raise ManifestError(bad_lines_message(source.name, errors))
     report.kept = len(items)
     return items, report
 
 
-def bad_lines_message(manifest: Path, errors: list[str], shown: int = 20) -> str:
+def note_bad(report: ValidationReport, row: Row, reason: str, errors: list[str] | None) -> None:
+    """Count a bad row in ``report`` by the reason's first words; list it in ``errors`` when bad rows refuse."""
+    if errors is not None:
+        errors.append(f"{row.where}: {reason}")
+    report.note(report.skipped, reason.split(":")[0], row.where, reason)
+
+
+def check_row(row: Row, checks: Checks, report: ValidationReport) -> Item | None:
+    """The :class:`Item` of ``row`` (its audio header read); None when a duration limit filters it, counted in
+    ``report``. Raises :class:`BadRow` saying why it cannot be used."""
+    if row.record is None:
+        raise BadRow(row.problem)
+    record = row.record
+    missing = [key for key in checks.required_keys if key not in record]
+    if missing:
+        raise BadRow(f"missing key: {', '.join(missing)}")
+    text = normalize(str(record["sentence"]), numbers=checks.numbers, drop=checks.drop)
+    if not text:
+        raise BadRow("empty sentence")
+    path = checks.audio_root / str(record["file"])
+    if not path.is_file():
+        raise BadRow(f"audio file missing: {path}")
+    try:
+        duration, rate, channels, promised = checks.cache.duration(path)
+    except (RuntimeError, sf.LibsndfileError) as error:
+        raise BadRow(f"audio unreadable: {path} ({error})") from None
+    if duration <= 0:
+        raise BadRow(f"audio empty: {path}")
+    if promised > duration + 1e-3:
+        raise BadRow(f"audio truncated: {path} holds {duration:.2f} s of the {promised:.2f} s its header declares")
+    stated = record.get("duration")
+    if isinstance(stated, (int, float)) and not isinstance(stated, bool) and abs(stated - duration) > DURATION_SLACK:
+        raise BadRow(f"duration mismatch: the manifest says {stated:.2f} s, {path} holds {duration:.2f} s")
+    if checks.min_duration is not None and duration < checks.min_duration:
+        report.note(report.filtered, f"shorter than {checks.min_duration}s", row.where)
+        return None
+    if checks.max_duration is not None and duration > checks.max_duration:
+        report.note(report.filtered, f"longer than {checks.max_duration}s", row.where)
+        return None
+    report.resampled += rate != checks.sample_rate
+    report.downmixed += channels > 1
+    return Item(str(record["id"]), text, str(path), duration, row.number, str(record["sentence"]), row.origin)
+
+
+def bad_lines_message(manifest: str | Path, errors: list[str], shown: int = 20, skip: str = SKIP_IN_TRAINING) -> str:
     """Every bad line of a manifest in one message (the first ``shown``), with the way to skip them."""
     more = f"\n  … and {len(errors) - shown} more" if len(errors) > shown else ""
     return (
         f"{manifest}: {len(errors)} bad line{'s' if len(errors) > 1 else ''}:\n  " + "\n  ".join(errors[:shown]) + more
-        + "\nFix them, or skip them with data.skip_bad=true (each is counted in the run's validation.json)"
+        + f"\nFix them, or skip them with {skip}"
     )  # fmt: skip

@@ -1,0 +1,73 @@
+"""JSON-lines manifests, plain or gzip: vasr's own, NeMo's and lhotse's CutSets, told apart by their first object."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+
+from vasr.data.sources import lhotse, nemo
+from vasr.data.sources.row import BadRow, ManifestError, Row
+
+Mapper = Callable[[dict], dict]
+# How each format's object becomes vasr's record: vasr's own is taken as it is (validation names its missing keys).
+FORMATS: dict[str, Mapper] = {"vasr": dict, "nemo": nemo.record, "lhotse": lhotse.record}
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str | None, str]]:
+    """(line number, the line without its line break, "") for each non-blank line of a UTF-8 text file, plain or
+    gzip; (line number, None, why) for a line that is not UTF-8. A leading byte-order mark is dropped."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+                except UnicodeDecodeError as error:
+                    yield number, None, f"not UTF-8: byte {error.start} of the line"
+                    continue
+                if line.strip():
+                    yield number, line, ""
+    except (gzip.BadGzipFile, EOFError, OSError) as error:  # a damaged archive cannot be read past the damage
+        raise ManifestError(f"{path}: unreadable: {error}") from None
+
+
+def json_objects(path: Path) -> Iterator[tuple[int, dict | None, str]]:
+    """(line number, object, "") for each non-blank line, or (line number, None, why it is not an object)."""
+    for number, line, problem in text_lines(path):
+        if line is None:
+            yield number, None, problem
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, None, f"not JSON: {error.msg} at column {error.colno}"
+            continue
+        yield (number, value, "") if isinstance(value, dict) else (number, None, "not a JSON object")
+
+
+def detect(path: Path, lines: int = 100) -> str:
+    """The format of ``path`` by its first JSON object (vasr's when none of the first ``lines`` is one)."""
+    first = next((value for _, value, _ in islice(json_objects(path), lines) if value is not None), {})
+    if "audio_filepath" in first:
+        return "nemo"
+    if lhotse.is_cut(first):
+        return "lhotse"
+    if lhotse.is_part(first):
+        raise ManifestError(f"{path}: {lhotse.PARTS_MESSAGE}")
+    return "vasr"
+
+
+def json_rows(path: Path, kind: str) -> Iterator[Row]:
+    """Each line of ``path`` as vasr's record (``kind``: a key of ``FORMATS``), or why it cannot be one."""
+    mapper = FORMATS[kind]
+    for number, value, problem in json_objects(path):
+        if value is None:
+            yield Row(str(path), number, problem=problem)
+            continue
+        try:
+            yield Row(str(path), number, mapper(value))
+        except BadRow as error:
+            yield Row(str(path), number, problem=str(error))
