@@ -17,7 +17,7 @@ from vasr.data.datamodule import SplitFingerprint
 from vasr.data.manifest import ManifestError
 from vasr.data.splits import write_splits
 from vasr.decoding.config import DecodeConfig
-from vasr.decoding.ctc import CTCDecoding, uses_attention_mask
+from vasr.decoding.ctc import CTCDecoding
 from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
@@ -44,7 +44,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if ckpt_path:
         vocab = resumed_vocab(ckpt_path, splits, cfg.resume_changed_split)
     module = instantiate(cfg.model, _convert_="all")(vocab=vocab, old_vocab=old_vocab, seed=cfg.seed)
-    splits = finalize_corpus(splits, reports, module.tokenizer, module.model.config, cfg.data.skip_bad)
+    splits = finalize_corpus(splits, reports, module.tokenizer, module.family.frames, cfg.data.skip_bad)
     if run.is_writer:
         save_vocab(vocab, run.root)
         run.write_json("vocab_coverage.json", coverage)
@@ -54,13 +54,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, [i.text for i in splits["train"]]))
     datamodule = instantiate(
         cfg.data.loader,
+        _partial_=True,  # the model's features go in after: instantiate would turn their dataclass into a config
         splits=splits,
         tokenizer=module.tokenizer,
         seed=cfg.seed,
-        return_attention_mask=uses_attention_mask(module.model.config),
         augmentation=instantiate(cfg.augment) if cfg.get("augment") else None,
         resume_changed_split=cfg.resume_changed_split,
-    )
+    )(features=module.features)
     trainer = build_trainer(cfg)
     batch = cfg.data.loader.eval_batch_size or 1
     results = score_before(cfg, module, splits, run, batch) if run.is_writer else {}
@@ -73,7 +73,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         best = best_checkpoint(trainer, run)
         model, tokenizer, found = pick_export(trainer, best, module.decoding, splits["val"], batch, cfg.device)
         results |= found | {"best_checkpoint": best}
-        export_folder(model, tokenizer, run.export)
+        export_folder(model, tokenizer, run.export, module.extractor)
         if cfg.test_after_fit and splits["test"]:
             results |= test_best(model.eval(), module.decoding, decode, splits, run, batch, cfg.device)
         if cfg.get("nlu"):
