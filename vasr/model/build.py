@@ -134,7 +134,6 @@ def build_module(
     module = CTCModule(
         model,
         tokenizer_for(vocab),
-        extractor,
         optimizer=optimizer,
         scheduler=scheduler,
         freeze_feature_encoder=freeze_feature_encoder,
@@ -142,6 +141,7 @@ def build_module(
         seed=seed,
         freeze_transformer_steps=freeze_transformer_steps,
         head_lr=head_lr,
+        extractor=extractor,
     )
     if pretrained and old_vocab is not None:
         module.kept_head_rows = len(set(old_vocab) & set(vocab))

@@ -46,7 +46,6 @@ class CTCModule(L.LightningModule):
         self,
         model: PreTrainedModel,
         tokenizer: Wav2Vec2CTCTokenizer,
-        extractor: FeatureExtractionMixin | None = None,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         freeze_feature_encoder: bool = True,
@@ -57,6 +56,7 @@ class CTCModule(L.LightningModule):
         check_finite_loss: bool = True,
         freeze_transformer_steps: int = 0,
         head_lr: float | None = None,
+        extractor: FeatureExtractionMixin | None = None,
     ) -> None:
         super().__init__()
         self.model = model
