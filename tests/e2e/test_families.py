@@ -30,6 +30,7 @@ def test_family_trains_and_exports_a_folder_transformers_pipeline_reads(family, 
         f"paths.runs_dir={tmp_path}",
         "run_name=family",
         "trainer.max_steps=4",
+        "trainer.log_every_n_steps=1",
         "data.loader.max_seconds=20",
         "test_before_fit=false",
     )
