@@ -2,6 +2,7 @@ import numpy as np
 import torch
 
 from vasr.data.collate import LABEL_PAD, CTCCollator, Example
+from vasr.data.features import Waveform
 
 
 def examples():
@@ -9,7 +10,7 @@ def examples():
 
 
 def test_pads_audio_with_zeros_and_labels_with_minus_100():
-    batch = CTCCollator(return_attention_mask=True)(examples())
+    batch = CTCCollator(Waveform(normalize=False))(examples())
     assert batch["input_values"].shape == (2, 5)
     assert batch["input_values"][1].tolist() == [1, 1, 1, 0, 0]
     assert batch["labels"].tolist() == [[3, 4], [5, LABEL_PAD]]
@@ -18,5 +19,5 @@ def test_pads_audio_with_zeros_and_labels_with_minus_100():
 
 
 def test_no_attention_mask_for_models_trained_without_one():
-    batch = CTCCollator(return_attention_mask=False)(examples())
+    batch = CTCCollator(Waveform(attention_mask=False))(examples())
     assert "attention_mask" not in batch and batch["input_values"].dtype == torch.float32

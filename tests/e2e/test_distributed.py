@@ -17,6 +17,7 @@ import torch
 from tests.conftest import ROOT
 from tests.e2e.test_train import clean_env, corpus_args, finish, launch, run
 from vasr.data.datamodule import SpeechDataModule
+from vasr.data.features import Waveform
 from vasr.data.splits import load_splits
 from vasr.model.export import load_checkpoint
 from vasr.model.layerdrop import SyncedLayerDrop
@@ -74,7 +75,7 @@ def test_reference_recipe_under_ddp_validates_like_one_process(corpus, base_like
     assert ddp_step == 11 and series["val/utterances"][-1][1] == 6
     options = {"val_ratio": 0.25, "test_ratio": 0.25, "numbers": "verbalize"}  # as data=soict reads it
     splits, _ = load_splits(corpus / "manifest.jsonl", corpus / "audio", **options)
-    dm = SpeechDataModule(splits, tokenizer, eval_batch_size=2, return_attention_mask=False)
+    dm = SpeechDataModule(splits, tokenizer, eval_batch_size=2, features=Waveform(attention_mask=False))
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each of the 2 DDP processes ran: same kernels, same sums

@@ -5,6 +5,7 @@ import torch
 from vasr import ASSETS
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
+from vasr.data.features import Waveform
 from vasr.data.manifest import read_manifest
 from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.posteriors import posteriors, resolve_device
@@ -46,7 +47,9 @@ def test_a_model_without_attention_mask_scores_alike_whatever_the_batch(corpus):
     alone, _ = posteriors(model, tokenizer, items, batch_size=1, device="cpu")
     batched, _ = posteriors(model, tokenizer, items, batch_size=6, device="cpu")
     assert all(torch.equal(a, b) for a, b in zip(alone, batched, strict=True))
-    padded = CTCCollator(False)([SpeechDataset(items, tokenizer)[i] for i in range(len(items))])
+    padded = CTCCollator(Waveform(attention_mask=False))(
+        [SpeechDataset(items, tokenizer)[i] for i in range(len(items))]
+    )
     with torch.inference_mode():
         logits = model(padded["input_values"]).logits
     shortest = min(range(len(items)), key=lambda i: items[i].duration)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
-from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer
+from transformers import Wav2Vec2CTCTokenizer
 
-from vasr.data.ctc_fit import check_ctc_fit, output_frames
+from vasr.data.ctc_fit import check_ctc_fit
 from vasr.data.manifest import Item, ValidationReport
 from vasr.data.splits import load_splits
 from vasr.text.normalize import DEFAULT_DROP
@@ -61,18 +62,12 @@ def finalize_corpus(
     splits: Splits,
     reports: list[ValidationReport],
     tokenizer: Wav2Vec2CTCTokenizer,
-    config: Wav2Vec2Config,
+    frames: Callable[[int], int],
     skip_bad: bool,
 ) -> Splits:
-    """Transcripts the model cannot emit in their audio's frames rejected (``file:line``) or skipped, before
-    any training step; the reports logged."""
-    splits = check_ctc_fit(
-        splits,
-        lambda text: tokenizer(text).input_ids,
-        lambda samples: output_frames(samples, config.conv_kernel, config.conv_stride),
-        reports,
-        skip_bad,
-    )
+    """Transcripts the model cannot emit in their audio's ``frames`` (the model family's count for N samples)
+    rejected (``file:line``) or skipped, before any training step; the reports logged."""
+    splits = check_ctc_fit(splits, lambda text: tokenizer(text).input_ids, frames, reports, skip_bad)
     for report in reports:
         log.info("validation: %s", report.summary())
     log.info("split: %s", ", ".join(f"{k} {len(v)}" for k, v in splits.items()))

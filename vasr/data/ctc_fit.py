@@ -18,13 +18,6 @@ from vasr.data.manifest import Item, ManifestError, ValidationReport, bad_lines_
 REASON = "transcript too long for its audio under CTC"
 
 
-def output_frames(samples: int, conv_kernel: Sequence[int], conv_stride: Sequence[int]) -> int:
-    """Frames the wav2vec2 feature encoder makes of ``samples`` (its convolutions, no padding)."""
-    for kernel, stride in zip(conv_kernel, conv_stride, strict=True):
-        samples = (samples - kernel) // stride + 1
-    return max(samples, 0)
-
-
 def frames_needed(labels: Sequence[int]) -> int:
     """Labels plus one blank between each pair of equal neighbours."""
     return len(labels) + sum(a == b for a, b in zip(labels, labels[1:], strict=False))

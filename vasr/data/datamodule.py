@@ -15,6 +15,7 @@ from vasr.audio import SAMPLE_RATE
 from vasr.augment.pipeline import Augmentation
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
+from vasr.data.features import AudioFeatures, Waveform
 from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
 
@@ -58,6 +59,8 @@ class SpeechDataModule(L.LightningDataModule):
 
     Training batches hold ``batch_size`` utterances or ``max_seconds`` of padded audio (give one).
     ``augmentation`` (``conf/augment``) transforms training audio only, in the loader workers.
+    ``features`` (the model family's; None: standardised waveform) makes the model's input of the waveforms
+    there too, after augmentation.
 
     Its checkpointed state is the training sampler's (epoch and batches trained on), so a run
     restored mid-epoch trains on exactly the batches an uninterrupted run would have.
@@ -75,7 +78,7 @@ class SpeechDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         prefetch_factor: int | None = None,
         seed: int = 0,
-        return_attention_mask: bool = True,
+        features: AudioFeatures | None = None,
         sortagrad_epochs: int = 0,
         augmentation: Augmentation | None = None,
         resume_changed_split: bool = False,
@@ -102,7 +105,7 @@ class SpeechDataModule(L.LightningDataModule):
         }
         self.seed = seed
         self.sortagrad_epochs = sortagrad_epochs
-        self.return_attention_mask = return_attention_mask
+        self.features = features or Waveform()
         self._train_sampler: BucketBatchSampler | None = None
         self._pending_state: dict | None = None
 
@@ -154,7 +157,7 @@ class SpeechDataModule(L.LightningDataModule):
             rank=rank,
             world_size=world,
         )
-        collate = CTCCollator(self.return_attention_mask)  # exact lengths: scores do not depend on padding
+        collate = CTCCollator(self.features)  # exact lengths: scores do not depend on padding
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, **self.loader_options)
 
     def train_dataloader(self) -> DataLoader:
@@ -162,7 +165,7 @@ class SpeechDataModule(L.LightningDataModule):
         return DataLoader(
             self.datasets["train"],
             batch_sampler=self.train_sampler,
-            collate_fn=CTCCollator(self.return_attention_mask, pad_to),
+            collate_fn=CTCCollator(self.features, pad_to),
             **self.loader_options,
         )
 

@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from torch.utils.data import Dataset
 from transformers import Wav2Vec2CTCTokenizer
 
-from vasr.audio import SAMPLE_RATE, load_audio, standardize
+from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.augment.pipeline import Augmentation, SampleKey, perturbed_samples
 from vasr.data.collate import Example
 from vasr.data.manifest import Item
 
 
 class SpeechDataset(Dataset[Example]):
-    """Items from a validated manifest; audio read with soundfile, mono, 16 kHz, standardised.
+    """Items from a validated manifest; audio read with soundfile, mono, 16 kHz (the collator makes the model's
+    input of it: standardised waveform or filter banks, as the model's family says).
 
     Indexed by :class:`SampleKey` (the training sampler's, with an ``augmentation``), an item is
     augmented as that key's epoch and speed say; indexed by position (evaluation), never.
@@ -48,4 +49,4 @@ class SpeechDataset(Dataset[Example]):
         audio = load_audio(item.path, self.sample_rate)
         if isinstance(key, SampleKey) and self.augmentation is not None:
             audio = self.augmentation(audio, self.seed, key, perturbed_samples(item.duration, key.speed))
-        return Example(item.id, standardize(audio), self.tokenizer(item.text).input_ids, item.text)
+        return Example(item.id, audio, self.tokenizer(item.text).input_ids, item.text)

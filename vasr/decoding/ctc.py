@@ -11,21 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.decoding.beam import BeamDecoder
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ngram import NgramLM
 
 
-def uses_attention_mask(config: Wav2Vec2Config) -> bool:
-    """Layer-norm feature encoders were trained with an attention mask; group-norm (base) ones without."""
-    return config.feat_extract_norm == "layer"
-
-
-def cut_log_probs(model: Wav2Vec2ForCTC, logits: torch.Tensor, input_lengths: torch.Tensor) -> list[torch.Tensor]:
-    """A batch's CTC log-probabilities, each row cut at the frames its true length produced (no padding)."""
-    frames = model._get_feat_extract_output_lengths(input_lengths).tolist()
+def cut_log_probs(logits: torch.Tensor, frames: list[int]) -> list[torch.Tensor]:
+    """A batch's CTC log-probabilities, each row cut at the ``frames`` its true length produced (no padding)."""
     log_probs = torch.log_softmax(logits.float(), dim=-1)
     return [row[: int(n)] for row, n in zip(log_probs, frames, strict=True)]
 

@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from transformers import Wav2Vec2ForCTC
+from transformers import PreTrainedModel
 
-from vasr.audio import SAMPLE_RATE, standardize, to_mono
+from vasr.audio import SAMPLE_RATE, to_mono
 from vasr.data.collate import CTCCollator, Example
-from vasr.decoding.ctc import CTCDecoding, cut_log_probs, uses_attention_mask
-from vasr.infer.posteriors import resolve_device
+from vasr.data.features import AudioFeatures
+from vasr.decoding.ctc import CTCDecoding, cut_log_probs
+from vasr.infer.posteriors import model_inputs, resolve_device
+from vasr.model.family import family_of
 from vasr.text.itn import written_spans
 
 
@@ -105,27 +107,30 @@ class Recording:
 
 
 class Transcriber:
-    """A model, its decoding, and how recordings are cut for it."""
+    """A model, its decoding, and how recordings are cut for it: windows and word times in its family's frames,
+    inputs made by ``features`` (None: its family's default feature extractor's)."""
 
     def __init__(
         self,
-        model: Wav2Vec2ForCTC,
+        model: PreTrainedModel,
         decoding: CTCDecoding,
         chunk_seconds: float = 20.0,
         context_seconds: float = 4.0,
         batch_size: int = 8,
         pause_seconds: float = 0.3,
         device: str | None = "auto",
+        features: AudioFeatures | None = None,
     ) -> None:
         self.device = resolve_device(device)
+        self.family = family_of(model.config)
         self.model = model.eval().to(self.device)
         self.decoding = decoding
-        self.ratio = int(np.prod(model.config.conv_stride))
+        self.ratio = self.family.samples_per_frame
         self.chunk = max(1, round(chunk_seconds * SAMPLE_RATE / self.ratio)) * self.ratio
         self.context = round(context_seconds * SAMPLE_RATE / self.ratio) * self.ratio
         self.batch_size = batch_size
         self.pause_seconds = pause_seconds
-        self.collate = CTCCollator(uses_attention_mask(model.config))
+        self.collate = CTCCollator(features or self.family.features())
 
     def log_probs(self, audio: Recording, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """(frames, vocabulary) CTC log-probabilities of samples ``[start, stop)``, from its windows in batches."""
@@ -136,22 +141,19 @@ class Transcriber:
         ]
         kept: dict[int, torch.Tensor] = {}
         for batch in _batches(plan, self.batch_size):
-            examples = [Example(str(index), standardize(audio.read(w.start, w.stop)), [], "") for index, w in batch]
+            examples = [Example(str(index), audio.read(w.start, w.stop), [], "") for index, w in batch]
             inputs = self.collate(examples)
-            mask = inputs.get("attention_mask")
             with torch.inference_mode():
-                values = inputs["input_values"].to(self.device)
-                logits = self.model(values, attention_mask=None if mask is None else mask.to(self.device)).logits
-            for (index, window), row in zip(
-                batch, cut_log_probs(self.model, logits, inputs["input_lengths"]), strict=True
-            ):
+                logits = self.model(**model_inputs(inputs, self.collate.features.input_name, self.device)).logits
+            frames = [self.family.frames(int(n)) for n in inputs["input_lengths"]]
+            for (index, window), row in zip(batch, cut_log_probs(logits, frames), strict=True):
                 kept[index] = row[window.keep_from : window.keep_to].cpu()
         return torch.cat([kept[index] for index in range(len(plan))])
 
     def __call__(self, path: str | Path) -> Transcript:
         """The file cut at its pauses into stretches of speech, each read (in chunks if long) and decoded."""
         audio = Recording(path)
-        seconds_per_frame = self.ratio / SAMPLE_RATE
+        seconds_per_frame = self.family.frame_seconds
         found = []
         for start, stop in speech_segments(audio, self.ratio, self.pause_seconds):
             offset = start / SAMPLE_RATE

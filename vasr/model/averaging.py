@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+from transformers import PreTrainedModel, Wav2Vec2CTCTokenizer
 
 from vasr.model.export import load_checkpoint
 
 
-def average_checkpoints(paths: Sequence[str | Path]) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
+def average_checkpoints(paths: Sequence[str | Path]) -> tuple[PreTrainedModel, Wav2Vec2CTCTokenizer]:
     """The model whose every floating-point weight is the mean over ``paths`` (other buffers: the first's)."""
     if not paths:
         raise ValueError("no checkpoints to average")

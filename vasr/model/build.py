@@ -1,4 +1,5 @@
-"""Where a Wav2Vec2ForCTC comes from: a config built here, or ``from_pretrained`` of a hub id or folder."""
+"""Where a CTC model comes from: a config built here, or ``from_pretrained`` of a hub id or folder (any family
+:mod:`vasr.model.family` knows, through ``AutoModelForCTC``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+from transformers import AutoConfig, AutoModelForCTC, PreTrainedModel, Wav2Vec2CTCTokenizer
+from transformers.feature_extraction_utils import FeatureExtractionMixin
 
+from vasr.model.family import family_of
 from vasr.model.module import CTCModule, OptimizerFactory, SchedulerFactory
 from vasr.text.vocab import PAD, pretrained_tokens, tokenizer_for
 
@@ -16,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class PretrainedUnavailable(RuntimeError):
-    """A pretrained checkpoint could not be loaded (offline, wrong id, or not a wav2vec2 checkpoint)."""
+    """A pretrained checkpoint could not be loaded (offline, wrong id, or encoder weights it does not hold)."""
 
 
 def ctc_settings(vocab: Mapping[str, int], pad_token: str) -> dict:
@@ -29,10 +32,12 @@ def ctc_settings(vocab: Mapping[str, int], pad_token: str) -> dict:
     }
 
 
-def build_from_config(architecture: Mapping, vocab: Mapping[str, int], pad_token: str, **overrides) -> Wav2Vec2ForCTC:
-    """A freshly initialised model (``model=tiny``): nothing pretrained, so its feature encoder trains too."""
-    config = Wav2Vec2Config(**{**dict(architecture), **ctc_settings(vocab, pad_token), **overrides})
-    return Wav2Vec2ForCTC(config)
+def build_from_config(architecture: Mapping, vocab: Mapping[str, int], pad_token: str, **overrides) -> PreTrainedModel:
+    """A freshly initialised model (``model=tiny``): nothing pretrained, so its feature encoder trains too.
+    ``architecture``'s ``model_type`` names the family (wav2vec2 when it names none)."""
+    settings = {**dict(architecture), **ctc_settings(vocab, pad_token), **overrides}
+    config = AutoConfig.for_model(settings.pop("model_type", "wav2vec2"), **settings)
+    return AutoModelForCTC.from_config(family_of(config).config)
 
 
 def pretrained_vocab(source: str) -> dict[str, int] | None:
@@ -46,10 +51,13 @@ def pretrained_vocab(source: str) -> dict[str, int] | None:
 
 def load_pretrained(
     source: str, vocab: Mapping[str, int], pad_token: str, old_vocab: Mapping[str, int] | None = None, **overrides
-) -> Wav2Vec2ForCTC:
-    """``from_pretrained`` with the new vocabulary size; ``lm_head`` rows of tokens both vocabularies share are kept."""
+) -> PreTrainedModel:
+    """``AutoModelForCTC.from_pretrained`` with the new vocabulary size; ``lm_head`` rows of tokens both
+    vocabularies share are kept. The checkpoint's family is checked first (Whisper is refused before any weight
+    is read), and a checkpoint missing encoder weights is refused rather than trained from a random start."""
     try:
-        old = Wav2Vec2ForCTC.from_pretrained(source)
+        family_of(AutoConfig.from_pretrained(source))
+        old, loading = AutoModelForCTC.from_pretrained(source, output_loading_info=True)
     except OSError as error:
         hint = (
             ""
@@ -60,10 +68,16 @@ def load_pretrained(
             )
         )
         raise PretrainedUnavailable(f"could not load pretrained model {source!r}: {error}.{hint}") from error
+    fresh = [key for key in loading["missing_keys"] if not key.startswith("lm_head.") and "adapter_layer" not in key]
+    if fresh:
+        raise PretrainedUnavailable(
+            f"{source} does not hold {len(fresh)} weights of its {type(old).__name__} ({', '.join(sorted(fresh)[:5])}"
+            "...): they would train from a random start. Is the folder complete, and its config.json its own?"
+        )
     config = old.config
     for key, value in {**ctc_settings(vocab, pad_token), **overrides}.items():
         setattr(config, key, value)
-    model = Wav2Vec2ForCTC(config)
+    model = AutoModelForCTC.from_config(config)
     state = {k: v for k, v in old.state_dict().items() if not k.startswith("lm_head.")}
     model.load_state_dict(state, strict=False)
     if old_vocab is not None and hasattr(old, "lm_head"):
@@ -109,8 +123,10 @@ def build_module(
     pretrained checkpoint (``old_vocab`` its tokenizer's) or the architecture, with ``overrides`` of its
     config (SpecAugment, LayerDrop), the optimizer and schedule factories of ``conf/optim``, frozen encoder,
     gradient checkpointing, head-only first steps and the head's own learning rate."""
+    extractor: FeatureExtractionMixin | None = None
     if pretrained:
         model = load_pretrained(pretrained, vocab, PAD, old_vocab, **(overrides or {}))
+        extractor = family_of(model.config).extractor(pretrained)
     else:
         model = build_from_config(architecture or {}, vocab, PAD, **(overrides or {}))
     if compile:
@@ -125,23 +141,26 @@ def build_module(
         seed=seed,
         freeze_transformer_steps=freeze_transformer_steps,
         head_lr=head_lr,
+        extractor=extractor,
     )
     if pretrained and old_vocab is not None:
         module.kept_head_rows = len(set(old_vocab) & set(vocab))
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.info("model %s: %s parameters, %s trained", name, f"{total:,}", f"{trainable:,}")
+    log.info("model %s (%s): %s parameters, %s trained", name, model.config.model_type, f"{total:,}", f"{trainable:,}")
     return module
 
 
-def compile_blocks(model: Wav2Vec2ForCTC) -> None:
+def compile_blocks(model: PreTrainedModel) -> None:
     """``torch.compile`` each feature-encoder convolution and transformer layer on its own, with dynamic shapes:
     LayerDrop's per-step choice of layers then costs no recompilation, nor does each new batch length.
 
     Blocks of one class share a code object whose compiled entries are counted together, so the
     recompile limit is raised to fit several entries per block.
     """
-    blocks = [*model.wav2vec2.feature_extractor.conv_layers, *model.wav2vec2.encoder.layers]
+    family = family_of(model.config)
+    convolutions = family.encoder(model).feature_extractor.conv_layers if family.has_feature_encoder(model) else []
+    blocks = [*convolutions, *family.layers(model)]
     limit = torch._dynamo.config.recompile_limit
     torch._dynamo.config.recompile_limit = max(limit, 8 * len(blocks))
     for block in blocks:

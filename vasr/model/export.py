@@ -6,47 +6,55 @@ import re
 from pathlib import Path
 
 import torch
-from transformers import (
-    Wav2Vec2Config,
-    Wav2Vec2CTCTokenizer,
-    Wav2Vec2FeatureExtractor,
-    Wav2Vec2ForCTC,
-    Wav2Vec2Processor,
-)
+from transformers import AutoConfig, AutoModelForCTC, PreTrainedModel, Wav2Vec2CTCTokenizer, Wav2Vec2Processor
+from transformers.feature_extraction_utils import FeatureExtractionMixin
+from transformers.models.auto.feature_extraction_auto import feature_extractor_class_from_name
 
-from vasr.audio import SAMPLE_RATE
-from vasr.decoding.ctc import uses_attention_mask
+from vasr.model.family import family_of
 from vasr.text.vocab import tokenizer_for
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spells repository ids
 
 
-def processor_for(tokenizer: Wav2Vec2CTCTokenizer, config: Wav2Vec2Config) -> Wav2Vec2Processor:
-    """The processor users load with ``Wav2Vec2Processor.from_pretrained``: 16 kHz, normalised input."""
-    extractor = Wav2Vec2FeatureExtractor(
-        feature_size=1,
-        sampling_rate=SAMPLE_RATE,
-        padding_value=0.0,
-        do_normalize=True,
-        return_attention_mask=uses_attention_mask(config),
-    )
-    return Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer)
+def processor_for(
+    tokenizer: Wav2Vec2CTCTokenizer, config: AutoConfig, extractor: FeatureExtractionMixin | None = None
+) -> Wav2Vec2Processor:
+    """The processor users load with ``AutoProcessor.from_pretrained`` (and transformers' pipeline reads): the
+    model's feature extractor (None: its family's default) and the CTC tokenizer."""
+    return Wav2Vec2Processor(feature_extractor=extractor or family_of(config).default_extractor(), tokenizer=tokenizer)
 
 
-def export_folder(model: Wav2Vec2ForCTC, tokenizer: Wav2Vec2CTCTokenizer, folder: str | Path) -> Path:
+def export_folder(
+    model: PreTrainedModel,
+    tokenizer: Wav2Vec2CTCTokenizer,
+    folder: str | Path,
+    extractor: FeatureExtractionMixin | None = None,
+) -> Path:
     """``save_pretrained`` of model and processor, so the Hugging Face loaders read it back."""
     folder = Path(folder)
     model.save_pretrained(folder)
-    processor_for(tokenizer, model.config).save_pretrained(folder)
+    processor_for(tokenizer, model.config, extractor).save_pretrained(folder)
     return folder
 
 
-def load_checkpoint(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
+def load_extractor(path: str | Path, config: AutoConfig) -> FeatureExtractionMixin:
+    """The feature extractor of a ``.ckpt`` (saved in it since vasr knows families) or a folder, the family's
+    default where there is none: inference makes the same input as training did."""
+    if not str(path).endswith(".ckpt"):
+        return family_of(config).extractor(path)
+    saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)["vasr"].get("feature_extractor")
+    if saved is None:
+        return family_of(config).default_extractor()
+    return feature_extractor_class_from_name(saved["feature_extractor_type"]).from_dict(saved)
+
+
+def load_checkpoint(path: str | Path) -> tuple[PreTrainedModel, Wav2Vec2CTCTokenizer]:
     """Model and tokenizer from a vasr Lightning checkpoint (which carries config and vocabulary)."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     if "vasr" not in checkpoint:
         raise ValueError(f"{path}: not a vasr checkpoint (no model config or vocabulary inside)")
-    model = Wav2Vec2ForCTC(Wav2Vec2Config.from_dict(checkpoint["vasr"]["config"]))
+    saved = dict(checkpoint["vasr"]["config"])
+    model = AutoModelForCTC.from_config(AutoConfig.for_model(saved.pop("model_type", "wav2vec2"), **saved))
     state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state)
     return model, tokenizer_for(checkpoint["vasr"]["vocab"])
@@ -74,11 +82,11 @@ def model_folder(source: str | Path) -> Path | None:
         ) from error
 
 
-def load_for_inference(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
+def load_for_inference(path: str | Path) -> tuple[PreTrainedModel, Wav2Vec2CTCTokenizer]:
     """A ``.ckpt`` file or an exported/pretrained folder (or hub id), in eval mode."""
     if str(path).endswith(".ckpt"):
         model, tokenizer = load_checkpoint(path)
     else:
-        model = Wav2Vec2ForCTC.from_pretrained(str(path))
+        model = AutoModelForCTC.from_pretrained(str(path))
         tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(path))
     return model.eval(), tokenizer

@@ -14,23 +14,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
-from transformers import Wav2Vec2ForCTC
+from transformers import PreTrainedModel
 
+from vasr.model.family import Family
 from vasr.model.layerdrop import zero_weighted
 
 
 class HeadOnly:
-    """Owns the frozen-transformer phase of ``model``: the encoder (``model.wav2vec2``) runs without gradients."""
+    """Owns the frozen-transformer phase of ``model``: everything below the CTC head (``model.wav2vec2``,
+    ``model.hubert``, ...: its family's encoder) runs without gradients."""
 
-    def __init__(self, model: Wav2Vec2ForCTC) -> None:
+    def __init__(self, model: PreTrainedModel) -> None:
         self.model = model
+        self.encoder = Family.encoder(model)
 
     @contextmanager
     def __call__(self, active: bool) -> Iterator[None]:
         if not active:
             yield
             return
-        encoder, enabled = self.model.wav2vec2, torch.is_grad_enabled()
+        encoder, enabled = self.encoder, torch.is_grad_enabled()
 
         def no_grad(*_) -> None:  # hooks that return something replace the module's inputs or outputs
             torch.set_grad_enabled(False)
@@ -48,9 +51,9 @@ class HeadOnly:
 
     def zero_term(self) -> torch.Tensor | float:
         """0 x the encoder's trainable parameters: DDP sees each of them used (with a zero gradient)."""
-        return zero_weighted(self.model.wav2vec2.parameters())
+        return zero_weighted(self.encoder.parameters())
 
     def clear_grads(self) -> None:
         """The encoder's parameters have no gradient for this step, so the optimizer skips them."""
-        for param in self.model.wav2vec2.parameters():
+        for param in self.encoder.parameters():
             param.grad = None

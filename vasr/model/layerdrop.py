@@ -6,6 +6,7 @@ loss") or hangs. Here one draw per training step comes from a generator seeded b
 batch), the same on every rank. Skipped layers get an exact zero gradient through a zero-weighted
 term, so DDP's graph stays static and every rank saves the skipped layers' compute; their gradients
 are cleared before the optimizer step, so AdamW leaves them alone as it does in a single process.
+The layers and the first one that may be skipped are the model's family's (WavLM never skips its first).
 """
 
 from __future__ import annotations
@@ -15,26 +16,31 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
-from transformers import Wav2Vec2ForCTC
+from transformers import PreTrainedModel
+
+from vasr.model.family import family_of
 
 
 class SyncedLayerDrop:
     """Owns the LayerDrop of ``model`` (its ``config.layerdrop``) while training."""
 
-    def __init__(self, model: Wav2Vec2ForCTC, seed: int = 0) -> None:
+    def __init__(self, model: PreTrainedModel, seed: int = 0) -> None:
         self.model = model
+        self.family = family_of(model.config)
         self.seed = seed
         self.probability = float(model.config.layerdrop)
         self._unused: set[int] | None = None  # layers no batch of the pending optimizer step used
 
     @property
     def layers(self) -> nn.ModuleList:
-        return self.model.wav2vec2.encoder.layers
+        return self.family.layers(self.model)
 
     def draw(self, step: int, batch_idx: int) -> list[int]:
         """Indices of the layers to skip for this batch: the same on every rank."""
         generator = torch.Generator().manual_seed(hash((self.seed, step, batch_idx)) & 0x7FFF_FFFF)
-        return torch.nonzero(torch.rand(len(self.layers), generator=generator) < self.probability).flatten().tolist()
+        drawn = torch.rand(len(self.layers), generator=generator) < self.probability
+        drawn[: self.family.droppable_from] = False
+        return torch.nonzero(drawn).flatten().tolist()
 
     @contextmanager
     def skipping(self, step: int, batch_idx: int) -> Iterator[list[int]]:
@@ -44,7 +50,7 @@ class SyncedLayerDrop:
             return
         skipped = self.draw(step, batch_idx)
         every = self.layers
-        encoder, config = self.model.wav2vec2.encoder, self.model.config
+        encoder, config = self.family.encoder(self.model).encoder, self.model.config
         encoder.layers = nn.ModuleList([layer for i, layer in enumerate(every) if i not in skipped])
         config.layerdrop = 0.0
         try:

@@ -1,4 +1,5 @@
-"""The LightningModule: Wav2Vec2ForCTC trained with CTC, scored by its own decoding and jiwer."""
+"""The LightningModule: a CTC model of any family (:mod:`vasr.model.family`) trained with CTC, scored by its own
+decoding and jiwer."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from typing import Any
 import lightning as L
 import torch
 import torch.distributed as dist
-from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+from transformers import PreTrainedModel, Wav2Vec2CTCTokenizer
+from transformers.feature_extraction_utils import FeatureExtractionMixin
 
 from vasr.audio import SAMPLE_RATE
+from vasr.data.features import AudioFeatures
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs
 from vasr.decoding.metrics import error_rates
+from vasr.model.family import family_of
 from vasr.model.freezing import HeadOnly
 from vasr.model.layerdrop import SyncedLayerDrop, zero_weighted
 
@@ -24,7 +28,8 @@ SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 
 
 class CTCModule(L.LightningModule):
-    """Wraps a Wav2Vec2ForCTC; the checkpoint carries its config and vocabulary so it reloads alone.
+    """Wraps a ``*ForCTC`` model; the checkpoint carries its config, vocabulary and feature extractor so it reloads
+    alone. ``extractor`` is the checkpoint's own (None: its family's default), whose input the batches carry.
 
     ``optimizer`` and ``scheduler`` are factories (``conf/optim``'s ``_partial_`` configs): the optimizer
     takes the trainable parameters, the scheduler the optimizer and the run's step total. A module made
@@ -39,7 +44,7 @@ class CTCModule(L.LightningModule):
 
     def __init__(
         self,
-        model: Wav2Vec2ForCTC,
+        model: PreTrainedModel,
         tokenizer: Wav2Vec2CTCTokenizer,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
@@ -51,14 +56,17 @@ class CTCModule(L.LightningModule):
         check_finite_loss: bool = True,
         freeze_transformer_steps: int = 0,
         head_lr: float | None = None,
+        extractor: FeatureExtractionMixin | None = None,
     ) -> None:
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        self.save_hyperparameters(ignore=["model", "tokenizer", "optimizer", "scheduler", "decoding"])
-        if freeze_feature_encoder:
+        self.save_hyperparameters(ignore=["model", "tokenizer", "extractor", "optimizer", "scheduler", "decoding"])
+        self.family = family_of(model.config)
+        self.extractor = extractor or self.family.default_extractor()
+        if freeze_feature_encoder and self.family.has_feature_encoder(model):
             model.freeze_feature_encoder()
         if gradient_checkpointing:  # transformers 5.2x renamed it; older releases have only the first name
             getattr(model, "activation_checkpointing_enable", model.gradient_checkpointing_enable)()
@@ -76,10 +84,14 @@ class CTCModule(L.LightningModule):
         """Validation and test decode with ``decoding`` from now on (e.g. once an n-gram is built)."""
         self.decoding = decoding
 
+    @property
+    def features(self) -> AudioFeatures:
+        """What the data loaders make of each batch's waveforms: this model's input, with its extractor's settings."""
+        return self.family.features(self.extractor)
+
     def forward(self, batch: dict) -> Any:
-        return self.model(
-            input_values=batch["input_values"], attention_mask=batch.get("attention_mask"), labels=batch.get("labels")
-        )
+        name = self.family.input_name
+        return self.model(**{name: batch[name]}, attention_mask=batch.get("attention_mask"), labels=batch.get("labels"))
 
     def _skip(self, batch: dict, reason: str) -> torch.Tensor | None:
         """Count and report a batch that cannot be trained on; the run goes on.
@@ -112,7 +124,7 @@ class CTCModule(L.LightningModule):
             if self.transformer_frozen and self.trainer.world_size > 1:
                 loss = loss + self.head_only.zero_term()
         except torch.OutOfMemoryError:
-            seconds = batch["input_values"].shape[1] / SAMPLE_RATE * len(batch["ids"])
+            seconds = int(batch["input_lengths"].max()) / SAMPLE_RATE * len(batch["ids"])
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             return self._skip(
@@ -126,7 +138,7 @@ class CTCModule(L.LightningModule):
 
     def _evaluate(self, batch: dict, stage: str) -> None:
         output = self(batch)
-        log_probs = cut_log_probs(self.model, output.logits, batch["input_lengths"])
+        log_probs = cut_log_probs(output.logits, [self.family.frames(int(n)) for n in batch["input_lengths"]])
         blank = self.tokenizer.pad_token_id
         self._blank_frames += torch.tensor(
             [sum(int((row.argmax(-1) == blank).sum()) for row in log_probs), sum(len(row) for row in log_probs)]
@@ -221,4 +233,5 @@ class CTCModule(L.LightningModule):
         checkpoint["vasr"] = {
             "config": self.model.config.to_dict(),
             "vocab": self.tokenizer.get_vocab(),
+            "feature_extractor": self.extractor.to_dict(),
         }

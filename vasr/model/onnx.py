@@ -1,9 +1,11 @@
 """``vasr-export-onnx MODEL OUT`` (``python -m vasr.model.onnx``): the network as ONNX, dynamic batch and length.
 
-MODEL is an export folder, a ``.ckpt`` or a hub id. OUT receives ``model.onnx`` (input
-``input_values``: float32 (batch, samples) of standardised 16 kHz audio; output ``logits``:
-(batch, frames, vocabulary)), the processor files (``vocab.json``, ...) and, when MODEL has
-one, its ``language_model/``. torch's dynamo exporter is used: the older TorchScript tracer
+MODEL is an export folder, a ``.ckpt`` or a hub id. OUT receives ``model.onnx`` (inputs named
+as the model's family says: ``input_values``, float32 (batch, samples) of standardised 16 kHz
+audio, for the waveform families; ``input_features``, float32 (batch, frames, 160) stacked filter
+banks, and ``attention_mask``, int64 (batch, frames), for w2v-BERT; output ``logits``: (batch,
+frames, vocabulary)), the processor files (``vocab.json``, ...) and, when MODEL has one, its
+``language_model/``. torch's dynamo exporter is used: the older TorchScript tracer
 mis-exports wav2vec2's weight-normed positional convolution (README, ONNX).
 """
 
@@ -14,45 +16,60 @@ import shutil
 from pathlib import Path
 
 import torch
-from transformers import Wav2Vec2ForCTC
+from transformers import PreTrainedModel
 
 from vasr.audio import SAMPLE_RATE
 from vasr.console import quiet_libraries
 from vasr.decoding.beam import ALPHABET_FILE, LM_DIR, SETTINGS_FILE
-from vasr.model.export import load_for_inference, processor_for
+from vasr.model.export import load_extractor, load_for_inference, processor_for
+from vasr.model.family import FBANK_HOP, Family, family_of
 
 MAX_SECONDS = 600  # longest input the exported graph accepts; longer audio goes through vasr.infer.transcribe's chunks
 
 
 class LogitsOnly(torch.nn.Module):
-    """The model's logits as a plain tensor output."""
+    """The model's logits as a plain tensor output, from its family's named inputs."""
 
-    def __init__(self, model: Wav2Vec2ForCTC) -> None:
+    def __init__(self, model: PreTrainedModel) -> None:
         super().__init__()
         self.model = model
+        self.input_name = family_of(model.config).input_name
 
-    def forward(self, input_values: torch.Tensor) -> torch.Tensor:
-        return self.model(input_values).logits
+    def forward(self, inputs: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model(**{self.input_name: inputs}, attention_mask=attention_mask).logits
+
+
+def example_inputs(family: Family) -> tuple[tuple[torch.Tensor, ...], dict[str, dict[int, torch.export.Dim]]]:
+    """Two seconds of a batch of 2 in the family's inputs, and their dynamic axes (batch, and samples or frames),
+    by :class:`LogitsOnly`'s argument names."""
+    batch = torch.export.Dim("batch", max=1024)
+    if not family.filterbank:
+        samples = torch.export.Dim("samples", min=400, max=SAMPLE_RATE * MAX_SECONDS)
+        return (torch.randn(2, 32000),), {"inputs": {0: batch, 1: samples}}
+    frames = torch.export.Dim("frames", min=8, max=SAMPLE_RATE * MAX_SECONDS // (FBANK_HOP * family.stacked_frames))
+    width = family.config.feature_projection_input_dim
+    axes = {0: batch, 1: frames}
+    return (torch.randn(2, 100, width), torch.ones(2, 100, dtype=torch.long)), {"inputs": axes, "attention_mask": axes}
 
 
 def export_onnx(source: str | Path, out: str | Path) -> Path:
     """Write ``out/model.onnx`` and what decoding it needs; returns the ONNX file."""
     model, tokenizer = load_for_inference(source)
+    family = family_of(model.config)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    batch = torch.export.Dim("batch", max=1024)
-    samples = torch.export.Dim("samples", min=400, max=SAMPLE_RATE * MAX_SECONDS)
+    inputs, axes = example_inputs(family)
     program = torch.onnx.export(
         LogitsOnly(model).eval(),
-        (torch.randn(2, 32000),),
-        input_names=["input_values"],
+        inputs,
+        input_names=list(family.onnx_inputs),
         output_names=["logits"],
-        dynamic_shapes={"input_values": {0: batch, 1: samples}},
+        dynamic_shapes=axes,
         dynamo=True,
         verbose=False,
     )
     program.save(str(out / "model.onnx"))
-    processor_for(tokenizer, model.config).save_pretrained(out)
+    processor_for(tokenizer, model.config, load_extractor(source, model.config)).save_pretrained(out)
     model.config.save_pretrained(out)
     source = Path(source)
     if (source / LM_DIR).is_dir():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import math
 import time
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.distributed import Store
 
-from vasr.audio import SAMPLE_RATE
 from vasr.recipe.run_folder import RunFolder, is_writer
 
 log = logging.getLogger("vasr")
@@ -221,7 +219,7 @@ def likely_causes(trainer: L.Trainer, module: L.LightningModule) -> list[str]:
     items = trainer.datamodule.datasets["train"].items
     seconds = sum(item.duration for item in items)
     labels = sum(len(item.text) for item in items) / max(seconds, 1e-9)
-    frames = SAMPLE_RATE / math.prod(module.model.config.conv_stride)
+    frames = 1 / module.family.frame_seconds
     if labels > frames / 2:
         wrong.append(
             f"{labels:.1f} labels per second of audio against {frames:.0f} frames: CTC cannot fit them (wrong "

@@ -13,17 +13,18 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
+from transformers import PreTrainedModel, Wav2Vec2CTCTokenizer
 
 from vasr.data.corpus import Splits, finalize_corpus, load_corpus
 from vasr.data.datamodule import SplitFingerprint
 from vasr.data.manifest import ManifestError
 from vasr.data.splits import write_splits
 from vasr.decoding.config import DecodeConfig
-from vasr.decoding.ctc import CTCDecoding, uses_attention_mask
+from vasr.decoding.ctc import CTCDecoding
 from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
+from vasr.model.module import CTCModule
 from vasr.recipe.evaluation import choose_export, score, score_test, tune_lm
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
@@ -50,7 +51,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if ckpt_path:
         vocab = resumed_vocab(ckpt_path, splits, cfg.resume_changed_split)
     module = instantiate(cfg.model, _convert_="all")(vocab=vocab, old_vocab=old_vocab, seed=cfg.seed)
-    splits = finalize_corpus(splits, reports, module.tokenizer, module.model.config, cfg.data.skip_bad)
+    splits = finalize_corpus(splits, reports, module.tokenizer, module.family.frames, cfg.data.skip_bad)
     if run.is_writer:
         save_vocab(vocab, run.root)
         run.write_json("vocab_coverage.json", coverage)
@@ -59,13 +60,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, [i.text for i in splits["train"]]))
     datamodule = instantiate(
         cfg.data.loader,
+        _partial_=True,  # the model's features go in after: instantiate would turn their dataclass into a config
         splits=splits,
         tokenizer=module.tokenizer,
         seed=cfg.seed,
-        return_attention_mask=uses_attention_mask(module.model.config),
         augmentation=instantiate(cfg.augment) if cfg.get("augment") else None,
         resume_changed_split=cfg.resume_changed_split,
-    )
+    )(features=module.features)
     trainer = build_trainer(cfg)
     batch = cfg.data.loader.eval_batch_size or 1
     results = score_before(cfg, module, splits, run, batch) if run.is_writer else {}
@@ -75,7 +76,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             run.write_json("results.json", results)
         return results
     if run.is_writer:
-        exported = export(trainer, module.decoding, decode, splits["val"], run, batch, cfg.device)
+        exported = export(trainer, module, decode, splits["val"], run, batch, cfg.device)
         results |= exported.results
         if cfg.test_after_fit and splits["test"]:
             results |= score_test(exported.model, exported.decoding, splits["test"], run.predictions, batch, cfg.device)
@@ -89,14 +90,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
 class Exported:
     """What the export step hands to the test step: the exported model, its tuned decoding, and what it found."""
 
-    model: Wav2Vec2ForCTC
+    model: PreTrainedModel
     decoding: CTCDecoding
     results: dict[str, float | str]
 
 
 def export(
     trainer: L.Trainer,
-    decoding: CTCDecoding,
+    module: CTCModule,
     decode: DecodeConfig,
     val: list,
     run: RunFolder,
@@ -106,6 +107,7 @@ def export(
     """The export step: the model to ship (best checkpoint, or the average of the kept ones when it scores
     better), the n-gram's weights tuned on validation, and ``export/`` holding processor, model and (when the
     decoding has one) the LM, whether or not a test split follows."""
+    decoding = module.decoding
     best, validated = best_checkpoint(trainer, run)
     if validated:
         model, tokenizer, found = pick_export(trainer, best, decoding, val, batch_size, device)
@@ -114,7 +116,7 @@ def export(
         found = {"exported": "last checkpoint"}
     model.eval()
     decoding, tuned = tune_lm(model, decoding, decode, val, batch_size, run, device)
-    export_folder(model, tokenizer, run.export)
+    export_folder(model, tokenizer, run.export, module.extractor)
     if decoding.beam is not None and decoding.beam.lm is not None:
         decoding.beam.save(run.export, lm=str(decode.lm), val_wer=tuned.get("lm/val_wer", float("nan")))
         log.info("exported %s with %s", run.export, decoding.description)
@@ -185,7 +187,7 @@ def fit(trainer: L.Trainer, module, datamodule, ckpt_path: str | None) -> dict[s
 
 def pick_export(
     trainer: L.Trainer, best: str, decoding: CTCDecoding, val: list, batch_size: int, device: str
-) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer, dict]:
+) -> tuple[PreTrainedModel, Wav2Vec2CTCTokenizer, dict]:
     """The best checkpoint, or the average of the ones the checkpoint callback kept (``callbacks.best_checkpoint
     .save_top_k``) when that scores better on validation; the run says which it exported."""
     model, tokenizer = load_checkpoint(best)
