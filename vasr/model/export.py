@@ -16,6 +16,8 @@ from transformers import (
 
 from vasr.data.audio import SAMPLE_RATE
 from vasr.decoding.ctc import uses_attention_mask
+from vasr.model.adapters import save_adapter
+from vasr.model.lora import merged
 from vasr.text.vocab import tokenizer_for
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spells repository ids
@@ -34,21 +36,28 @@ def processor_for(tokenizer: Wav2Vec2CTCTokenizer, config: Wav2Vec2Config) -> Wa
 
 
 def export_folder(model: Wav2Vec2ForCTC, tokenizer: Wav2Vec2CTCTokenizer, folder: str | Path) -> Path:
-    """``save_pretrained`` of model and processor, so the Hugging Face loaders read it back."""
+    """``save_pretrained`` of model and processor, so the Hugging Face loaders read it back; a model trained
+    adapter-only also gets its ``adapter.<lang>.safetensors``."""
     folder = Path(folder)
     model.save_pretrained(folder)
+    save_adapter(model, folder)
     processor_for(tokenizer, model.config).save_pretrained(folder)
     return folder
 
 
 def load_checkpoint(path: str | Path) -> tuple[Wav2Vec2ForCTC, Wav2Vec2CTCTokenizer]:
-    """Model and tokenizer from a vasr Lightning checkpoint (which carries config and vocabulary)."""
+    """Model and tokenizer from a vasr Lightning checkpoint (which carries config and vocabulary); a LoRA
+    checkpoint's adapters are merged into the plain model."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     if "vasr" not in checkpoint:
         raise ValueError(f"{path}: not a vasr checkpoint (no model config or vocabulary inside)")
     model = Wav2Vec2ForCTC(Wav2Vec2Config.from_dict(checkpoint["vasr"]["config"]))
     state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
+    if checkpoint["vasr"].get("peft"):
+        model = merged(model, checkpoint["vasr"]["peft"], state)
+    else:
+        model.load_state_dict(state)
+    model.target_lang = checkpoint["vasr"].get("target_lang")
     return model, tokenizer_for(checkpoint["vasr"]["vocab"])
 
 
