@@ -11,8 +11,6 @@ from vasr.model.lora import add_lora, target_modules, with_peft
 from vasr.text.vocab import PAD, build_vocab
 
 LORA = {"method": "lora", "rank": 4, "alpha": 8, "dropout": 0.0}
-# No dropout anywhere, so two runs over the same batches take the same steps.
-STILL = {"hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "feat_proj_dropout": 0.0, "final_dropout": 0.0}
 
 
 def lora_module(vocab, **options):
@@ -22,7 +20,7 @@ def lora_module(vocab, **options):
         name="micro",
         pretrained=None,
         architecture=MICRO_ARCHITECTURE,
-        overrides=STILL,
+        overrides=None,
         **optim_factories(),
         peft=LORA,
         **options,

@@ -32,15 +32,16 @@ def adapter_weights(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
 
 def adapter_only(model: PreTrainedModel, target_lang: str) -> None:
     """Fresh adapters for ``target_lang`` and a fresh head train; every other weight is frozen."""
-    if getattr(model.config, "adapter_attn_dim", None) is None or not hasattr(model, "init_adapter_layers"):
+    weights = adapter_weights(model)
+    if not hasattr(model, "init_adapter_layers") or all(name.startswith(f"{HEAD}.") for name in weights):
         raise ValueError(
             f"model.target_lang={target_lang!r} trains MMS attention adapters, but this {type(model).__name__} "
-            "has none (config.adapter_attn_dim is unset): use an MMS checkpoint (facebook/mms-1b-all, "
-            "facebook/mms-300m with adapter_attn_dim) or drop model.target_lang"
+            "has none (they need config.adapter_attn_dim and the stable-layer-norm transformer): use an MMS "
+            "checkpoint (facebook/mms-1b-all) or drop model.target_lang"
         )
     model.init_adapter_layers()
     model.freeze_base_model()
-    for param in adapter_weights(model).values():
+    for param in weights.values():
         param.requires_grad_(True)
     model.target_lang = target_lang
 
