@@ -66,3 +66,17 @@ def test_adapter_training_moves_only_adapters_and_head_and_exports_the_adapter_f
         base = Wav2Vec2ForCTC.from_pretrained(mms_like).eval()
         base.load_adapter("vie")
         assert torch.allclose(base(input_values=audio).logits, expected, atol=1e-5)
+
+
+def test_adapters_and_lora_together_are_refused_before_anything_is_built():
+    with pytest.raises(ValueError, match="pick one"):
+        build_module(
+            vocab={PAD: 0, "a": 1},
+            name="mms",
+            pretrained="no/such-checkpoint",
+            architecture=None,
+            overrides=None,
+            **optim_factories(),
+            target_lang="vie",
+            peft={"method": "lora"},
+        )

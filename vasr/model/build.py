@@ -114,6 +114,8 @@ def build_module(
     config (SpecAugment, LayerDrop), the optimizer and schedule factories of ``conf/optim``, frozen encoder,
     gradient checkpointing, head-only first steps and the head's own learning rate; ``target_lang`` trains
     only MMS adapters for that language, ``peft`` (``conf/peft``) wraps the model in LoRA."""
+    if target_lang and peft:
+        raise ValueError("model.target_lang (MMS adapters) and model.peft (LoRA) are two ways to fine-tune: pick one")
     if pretrained:
         model = load_pretrained(pretrained, vocab, PAD, old_vocab, **(overrides or {}))
     else:
