@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from transformers.feature_extraction_utils import FeatureExtractionMixin
 
-from vasr.data.audio import SAMPLE_RATE, standardize
+from vasr.audio import SAMPLE_RATE, standardize
 
 
 def round_up(value: int, multiple: int | None) -> int:

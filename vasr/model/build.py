@@ -11,7 +11,9 @@ import torch
 from transformers import AutoConfig, AutoModelForCTC, PreTrainedModel, Wav2Vec2CTCTokenizer
 from transformers.feature_extraction_utils import FeatureExtractionMixin
 
+from vasr.model.adapters import adapter_only
 from vasr.model.family import family_of
+from vasr.model.lora import with_peft
 from vasr.model.module import CTCModule, OptimizerFactory, SchedulerFactory
 from vasr.text.vocab import PAD, pretrained_tokens, tokenizer_for
 
@@ -118,17 +120,25 @@ def build_module(
     freeze_transformer_steps: int = 0,
     head_lr: float | None = None,
     compile: bool = False,
+    target_lang: str | None = None,
+    peft: Mapping | None = None,
 ) -> CTCModule:
     """The LightningModule a ``conf/model`` config describes (its ``_target_``), over the run's ``vocab``: the
     pretrained checkpoint (``old_vocab`` its tokenizer's) or the architecture, with ``overrides`` of its
     config (SpecAugment, LayerDrop), the optimizer and schedule factories of ``conf/optim``, frozen encoder,
-    gradient checkpointing, head-only first steps and the head's own learning rate."""
+    gradient checkpointing, head-only first steps and the head's own learning rate; ``target_lang`` trains
+    only MMS adapters for that language, ``peft`` (``conf/peft``) wraps the model in LoRA."""
+    if target_lang and peft:
+        raise ValueError("model.target_lang (MMS adapters) and model.peft (LoRA) are two ways to fine-tune: pick one")
     extractor: FeatureExtractionMixin | None = None
     if pretrained:
         model = load_pretrained(pretrained, vocab, PAD, old_vocab, **(overrides or {}))
         extractor = family_of(model.config).extractor(pretrained)
     else:
         model = build_from_config(architecture or {}, vocab, PAD, **(overrides or {}))
+    if target_lang:
+        adapter_only(model, target_lang)
+    model = with_peft(model, peft)
     if compile:
         compile_blocks(model)
     module = CTCModule(
@@ -143,7 +153,7 @@ def build_module(
         head_lr=head_lr,
         extractor=extractor,
     )
-    if pretrained and old_vocab is not None:
+    if pretrained and old_vocab is not None and not target_lang:  # adapter training re-initialises the head
         module.kept_head_rows = len(set(old_vocab) & set(vocab))
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

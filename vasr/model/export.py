@@ -10,7 +10,9 @@ from transformers import AutoConfig, AutoModelForCTC, PreTrainedModel, Wav2Vec2C
 from transformers.feature_extraction_utils import FeatureExtractionMixin
 from transformers.models.auto.feature_extraction_auto import feature_extractor_class_from_name
 
+from vasr.model.adapters import save_adapter
 from vasr.model.family import family_of
+from vasr.model.lora import merged
 from vasr.text.vocab import tokenizer_for
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name, as the hub spells repository ids
@@ -30,9 +32,11 @@ def export_folder(
     folder: str | Path,
     extractor: FeatureExtractionMixin | None = None,
 ) -> Path:
-    """``save_pretrained`` of model and processor, so the Hugging Face loaders read it back."""
+    """``save_pretrained`` of model and processor, so the Hugging Face loaders read it back; a model trained
+    adapter-only also gets its ``adapter.<lang>.safetensors``."""
     folder = Path(folder)
     model.save_pretrained(folder)
+    save_adapter(model, folder)
     processor_for(tokenizer, model.config, extractor).save_pretrained(folder)
     return folder
 
@@ -49,14 +53,19 @@ def load_extractor(path: str | Path, config: AutoConfig) -> FeatureExtractionMix
 
 
 def load_checkpoint(path: str | Path) -> tuple[PreTrainedModel, Wav2Vec2CTCTokenizer]:
-    """Model and tokenizer from a vasr Lightning checkpoint (which carries config and vocabulary)."""
+    """Model and tokenizer from a vasr Lightning checkpoint (which carries config and vocabulary); a LoRA
+    checkpoint's adapters are merged into the plain model."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     if "vasr" not in checkpoint:
         raise ValueError(f"{path}: not a vasr checkpoint (no model config or vocabulary inside)")
     saved = dict(checkpoint["vasr"]["config"])
     model = AutoModelForCTC.from_config(AutoConfig.for_model(saved.pop("model_type", "wav2vec2"), **saved))
     state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
+    if checkpoint["vasr"].get("peft"):
+        model = merged(model, checkpoint["vasr"]["peft"], state)
+    else:
+        model.load_state_dict(state)
+    model.target_lang = checkpoint["vasr"].get("target_lang")
     return model, tokenizer_for(checkpoint["vasr"]["vocab"])
 
 

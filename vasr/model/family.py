@@ -23,7 +23,7 @@ from transformers import (
 )
 from transformers.feature_extraction_utils import FeatureExtractionMixin
 
-from vasr.data.audio import SAMPLE_RATE
+from vasr.audio import SAMPLE_RATE
 from vasr.data.features import AudioFeatures, Extracted, Waveform
 
 WAVEFORM_FAMILIES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio")  # convolutional feature encoder over samples
@@ -137,8 +137,10 @@ class Family:
 
     @staticmethod
     def encoder(model: PreTrainedModel) -> nn.Module:
-        """Everything below the CTC head (``model.wav2vec2``, ``model.hubert``, ...)."""
-        return model.base_model
+        """Everything below the CTC head (``model.wav2vec2``, ``model.hubert``, ...), also of a model peft wraps
+        for LoRA (its ``get_base_model()`` is the transformers model)."""
+        inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+        return inner.base_model
 
     def layers(self, model: PreTrainedModel) -> nn.ModuleList:
         """The transformer (or conformer) layers: LayerDrop's and gradient checkpointing's unit."""

@@ -17,9 +17,11 @@ from vasr.audio import SAMPLE_RATE
 from vasr.data.features import AudioFeatures
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs
 from vasr.decoding.metrics import error_rates
+from vasr.model.adapters import adapter_language
 from vasr.model.family import family_of
 from vasr.model.freezing import HeadOnly
 from vasr.model.layerdrop import SyncedLayerDrop, zero_weighted
+from vasr.model.lora import peft_settings
 
 log = logging.getLogger("vasr")
 
@@ -192,7 +194,7 @@ class CTCModule(L.LightningModule):
     def configure_optimizers(self):
         if self.optimizer_factory is None or self.scheduler_factory is None:
             raise ValueError("CTCModule was made without an optimizer and schedule to train with (conf/optim)")
-        head = list(self.model.lm_head.parameters())
+        head = [p for p in self.model.lm_head.parameters() if p.requires_grad]  # LoRA keeps a frozen original
         body = [p for p in self.model.parameters() if p.requires_grad and all(p is not h for h in head)]
         if self.hparams.head_lr is None:
             optimizer = self.optimizer_factory(body + head)
@@ -234,4 +236,6 @@ class CTCModule(L.LightningModule):
             "config": self.model.config.to_dict(),
             "vocab": self.tokenizer.get_vocab(),
             "feature_extractor": self.extractor.to_dict(),
+            "peft": peft_settings(self.model),  # LoRA: the wrapper to rebuild before loading the state
+            "target_lang": adapter_language(self.model),  # MMS adapters: the language they were trained for
         }
