@@ -3,12 +3,14 @@
 MODEL is an export folder, a ``.ckpt`` or a hub id. OUT receives ``model.onnx`` (inputs named
 as the model's family says: ``input_values``, float32 (batch, samples) of standardised 16 kHz
 audio, for the waveform families; ``input_features``, float32 (batch, frames, 160) stacked filter
-banks, and ``attention_mask``, int64 (batch, frames), for w2v-BERT; output ``logits``: (batch,
-frames, vocabulary)), the processor files (``vocab.json``, ...) and, when MODEL has one, its
-``language_model/``. torch's dynamo exporter is used for the waveform families (the older TorchScript tracer
-mis-exports wav2vec2's weight-normed positional convolution: README, ONNX); w2v-BERT goes through the
-TorchScript tracer, since dynamo cannot reshape its self-attention's heads over a symbolic length (torch 2.13:
-"Cannot view a tensor ... as shape (s43, s53, 32)"), and w2v-BERT has no weight-normed convolution to mis-export.
+banks, and ``attention_mask``, int32 (batch, frames) as its ``SeamlessM4TFeatureExtractor`` makes it,
+for w2v-BERT; output ``logits``: (batch, frames, vocabulary)), the processor files (``vocab.json``, ...)
+and, when MODEL has one, its ``language_model/``.
+
+torch's dynamo exporter is used for the waveform families: the older TorchScript tracer mis-exports
+wav2vec2's weight-normed positional convolution (README, ONNX). w2v-BERT goes through the TorchScript
+tracer: dynamo cannot reshape its self-attention's heads over a symbolic length (torch 2.13: "Cannot
+view a tensor ... as shape (s43, s53, 32)"), and w2v-BERT has no weight-normed convolution to mis-export.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def example_inputs(family: Family) -> tuple[tuple[torch.Tensor, ...], dict[str, 
     frames = torch.export.Dim("frames", min=8, max=SAMPLE_RATE * MAX_SECONDS // (FBANK_HOP * family.stacked_frames))
     width = family.config.feature_projection_input_dim
     axes = {0: batch, 1: frames}
-    return (torch.randn(2, 100, width), torch.ones(2, 100, dtype=torch.long)), {"inputs": axes, "attention_mask": axes}
+    return (torch.randn(2, 100, width), torch.ones(2, 100, dtype=torch.int32)), {"inputs": axes, "attention_mask": axes}
 
 
 def traced(model: LogitsOnly, inputs: tuple[torch.Tensor, ...], names: tuple[str, ...], path: Path) -> None:
