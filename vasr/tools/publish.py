@@ -165,7 +165,7 @@ def base_model(cfg: DictConfig) -> tuple[str | None, str]:
 
 
 def card_data(
-    cfg: DictConfig, results: dict, name: str, base: str | None, test_size: int, model_type: str = "wav2vec2"
+    cfg: DictConfig, results: dict, name: str, base: str | None, test_size: int, model_type: str
 ) -> ModelCardData:
     """The card's metadata, its test scores as ``eval_results`` (the hub's ``model-index``), tagged with the
     model's family (``model_type``)."""
@@ -262,10 +262,11 @@ def model_card(run: Path, name: str, machine: str) -> ModelCard:
     split = read_split(run)
     found = inventory(item["sentence"] for item in split["train"])
     architecture = cfg.model.architecture
+    exported = Exported.of(run / "export")
     vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
     body = CARD.format(
         name=name,
-        parameters=Exported.of(run / "export").parameters,
+        parameters=exported.parameters,
         utterances=sum(len(items) for items in split.values()),
         hours=sum(item["duration"] for items in split.values() for item in items) / 3600,
         split=split_description(cfg, split),
@@ -291,7 +292,7 @@ def model_card(run: Path, name: str, machine: str) -> ModelCard:
         curve=validation_curve(RunFolder(run).metrics_csv),
         results=results_table(results, len(split["test"])),
     )
-    return with_metadata(card_data(cfg, results, name, None, len(split["test"])), body)
+    return with_metadata(card_data(cfg, results, name, None, len(split["test"]), exported.model_type), body)
 
 
 def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores", name: str | None = None) -> Path:
