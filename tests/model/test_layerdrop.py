@@ -1,7 +1,11 @@
+import numpy as np
 import torch
+from transformers import AutoModelForCTC
 
 from tests.conftest import MICRO_ARCHITECTURE
+from tests.families import save_tiny_checkpoint
 from vasr.model.build import build_from_config
+from vasr.model.family import family_of
 from vasr.model.layerdrop import SyncedLayerDrop
 from vasr.text.vocab import PAD
 
@@ -40,3 +44,14 @@ def test_off_in_evaluation_and_at_zero():
         assert skipped == [] and len(model.wav2vec2.encoder.layers) == 6
     with SyncedLayerDrop(model_with_layerdrop(0.0)).skipping(0, 0) as skipped:
         assert skipped == []
+
+
+def test_w2v_bert_adapter_layers_are_never_skipped_so_the_frame_count_holds(tmp_path):
+    model = AutoModelForCTC.from_pretrained(save_tiny_checkpoint("wav2vec2-bert", tmp_path), layerdrop=1.0)
+    layerdrop = SyncedLayerDrop(model.train(), seed=0)
+    family = family_of(model.config)
+    samples = 16000
+    features = family.features()([np.random.default_rng(0).standard_normal(samples).astype(np.float32)])
+    with layerdrop.skipping(step=0, batch_idx=0) as skipped:
+        logits = model(**features).logits
+    assert skipped == [0, 1] and logits.shape[1] == family.frames(samples)  # every encoder layer, no adapter layer

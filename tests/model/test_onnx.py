@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
+from tests.families import save_tiny_checkpoint
 from vasr import ASSETS
-from vasr.audio import load_audio, standardize
+from vasr.audio import SAMPLE_RATE, load_audio, standardize
 from vasr.data.manifest import read_manifest
-from vasr.model.export import load_for_inference
+from vasr.model.export import load_features, load_for_inference
+from vasr.model.onnx import export_onnx
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -35,3 +37,18 @@ def test_onnx_logits_and_greedy_transcripts_match_pytorch(corpus, tmp_path):
     two = np.stack([standardize(load_audio(i.path))[:16000] for i in items[:2]]).astype(np.float32)
     assert session.run(None, {"input_values": two})[0].shape[0] == 2  # the dynamic batch
     assert tokenizer.batch_decode(ours) == tokenizer.batch_decode(theirs)
+
+
+def test_w2v_bert_exports_through_the_tracer_with_dynamic_batch_length_and_padding(tmp_path):
+    """dynamo cannot export w2v-BERT's attention over a symbolic length; the TorchScript tracer gives its logits."""
+    checkpoint = save_tiny_checkpoint("wav2vec2-bert", tmp_path / "pretrained")
+    session = ort.InferenceSession(str(export_onnx(checkpoint, tmp_path / "onnx")), providers=["CPUExecutionProvider"])
+    model, _ = load_for_inference(checkpoint)
+    features = load_features(tmp_path / "onnx", model.config)  # the processor the ONNX folder ships
+    noise = np.random.default_rng(0).standard_normal(3 * SAMPLE_RATE).astype(np.float32)
+    for batch in ([noise[:SAMPLE_RATE]], [noise, noise[: SAMPLE_RATE // 2]]):  # lengths unlike the traced example
+        inputs = features(batch)
+        theirs = session.run(None, {name: tensor.numpy() for name, tensor in inputs.items()})[0]
+        with torch.inference_mode():
+            ours = model(**inputs).logits.numpy()
+        assert theirs.shape == ours.shape and np.allclose(theirs, ours, atol=1e-4, rtol=1e-3)

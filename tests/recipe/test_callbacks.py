@@ -5,8 +5,12 @@ import logging
 from types import SimpleNamespace
 
 import torch.distributed as dist
+from transformers import AutoModelForCTC
 
-from vasr.recipe.callbacks import RankWatch
+from tests.families import save_tiny_checkpoint
+from vasr.model.adapters import adapter_only
+from vasr.model.lora import add_lora
+from vasr.recipe.callbacks import RankWatch, trained_parts
 
 TIMEOUT = datetime.timedelta(seconds=5)
 
@@ -35,3 +39,24 @@ def test_a_store_that_is_gone_names_rank_0():
     rank1 = watched(dist.TCPStore("127.0.0.1", server.port, timeout=TIMEOUT), 1, world=2)
     del server
     assert rank1.missing_ranks() == [0]
+
+
+def tiny(family: str, tmp_path):
+    return AutoModelForCTC.from_pretrained(save_tiny_checkpoint(family, tmp_path / family))
+
+
+def test_the_blank_plateau_diagnosis_names_each_familys_frozen_parts(tmp_path):
+    wav2vec2 = tiny("wav2vec2", tmp_path)
+    wav2vec2.freeze_feature_encoder()
+    found = trained_parts(wav2vec2)
+    assert found.startswith("frozen: wav2vec2.feature_extractor; trained: ") and "lm_head" in found
+    assert trained_parts(tiny("wav2vec2-bert", tmp_path)).startswith("trained: wav2vec2_bert.feature_projection")
+    mms = tiny("mms", tmp_path)
+    adapter_only(mms, "vie")  # the base frozen, adapters inside the encoder's layers train
+    found = trained_parts(mms)
+    assert "frozen: wav2vec2.feature_extractor, wav2vec2.feature_projection" in found
+    assert "partly trained: wav2vec2.encoder (" in found and found.endswith("trained: lm_head")
+    lora = add_lora(tiny("hubert", tmp_path), rank=2)
+    found = trained_parts(lora)
+    assert found.startswith("frozen: hubert.feature_extractor, hubert.feature_projection")
+    assert "partly trained: hubert.encoder (" in found

@@ -1,13 +1,16 @@
 """publish: a run folder becomes a shippable model folder whose card holds that run's own figures."""
 
 import json
+import shutil
 
 import pytest
 import yaml
 from huggingface_hub import ModelCard
 from omegaconf import OmegaConf
+from transformers import AutoModelForCTC
 
 from tests.conftest import MICRO_ARCHITECTURE
+from tests.families import save_tiny_checkpoint
 from vasr import ASSETS
 from vasr.model.build import build_from_config
 from vasr.model.export import export_folder
@@ -74,6 +77,7 @@ def test_a_fine_tuning_run_gets_a_card_naming_its_base_and_both_decodings(run, t
     (run / ".hydra" / "overrides.yaml").write_text("- model=nguyenvulebinh\n- data=soict\n")
     card = (publish(run, tmp_path / "assets" / "tuned") / "README.md").read_text(encoding="utf-8")
     assert ModelCard(card).data.base_model == "owner/base-vi" and "fine-tuned by vasr from `owner/base-vi`" in card
+    assert "A `Wav2Vec2ForCTC` model (the `wav2vec2` encoder family" in card and "feature encoder frozen" in card
     assert "| Test WER (greedy) | 43.2% |" in card and "| Test WER (beam search + n-gram LM) | 2.8% |" in card
     assert "| Test CER (beam search + n-gram LM) | 1.0% |" in card
     assert len(ModelCard(card).data.eval_results) == 4
@@ -110,3 +114,20 @@ def test_a_run_from_the_shipped_asset_with_its_own_val_and_test_manifests_gets_a
     )
     assert "2 train from `/d/train.jsonl`, 1 val from `/d/dev.jsonl`, no test split" in card.text.replace("\n", " ")
     assert "seeded" not in card.text and "The run held no test split" in card.text
+
+
+def test_a_card_names_the_family_and_base_of_a_w2v_bert_run(run, tmp_path):
+    shutil.rmtree(run / "export")
+    save_tiny_checkpoint("wav2vec2-bert", run / "export")
+    cfg = OmegaConf.load(run / "config.yaml")
+    cfg.model.pretrained, cfg.model.freeze_feature_encoder, cfg.vocab = "facebook/w2v-bert-2.0", True, {"strategy": "x"}
+    OmegaConf.save(cfg, run / "config.yaml")
+    card = ModelCard.load(publish(run, tmp_path / "out") / "README.md")
+    parameters = sum(p.numel() for p in AutoModelForCTC.from_pretrained(run / "export").parameters())
+    text = " ".join(card.text.split())
+    assert (
+        f"A `Wav2Vec2BertForCTC` model (the `wav2vec2-bert` encoder family, CTC head) fine-tuned by vasr from "
+        f"`facebook/w2v-bert-2.0`: {parameters:,} parameters" in text
+    )
+    assert card.data.base_model == "facebook/w2v-bert-2.0" and "wav2vec2-bert" in card.data.tags
+    assert "no convolutional feature encoder (filter-bank input)" in text and "feature encoder frozen" not in text

@@ -10,8 +10,7 @@ from pathlib import Path
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.transcriber import Transcriber
-from vasr.model.export import load_extractor, load_for_inference, model_folder
-from vasr.model.family import family_of
+from vasr.model.export import load_features, load_for_inference, model_folder
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au"}
 
@@ -59,5 +58,5 @@ def transcriber_for(model: str, decode: DecodeConfig, device: str = "auto", **cu
     folder = model_folder(model)
     network, tokenizer = load_for_inference(folder or model)
     decoding = CTCDecoding.from_config(decode, tokenizer, model_dir=folder)
-    features = family_of(network.config).features(load_extractor(folder or model, network.config))
+    features = load_features(folder or model, network.config)
     return Transcriber(network, decoding, device=device, features=features, **cutting)

@@ -10,6 +10,7 @@ from transformers import AutoConfig, AutoModelForCTC, PreTrainedModel, Wav2Vec2C
 from transformers.feature_extraction_utils import FeatureExtractionMixin
 from transformers.models.auto.feature_extraction_auto import feature_extractor_class_from_name
 
+from vasr.data.features import AudioFeatures
 from vasr.model.adapters import save_adapter
 from vasr.model.family import family_of
 from vasr.model.lora import merged
@@ -50,6 +51,12 @@ def load_extractor(path: str | Path, config: AutoConfig) -> FeatureExtractionMix
     if saved is None:
         return family_of(config).default_extractor()
     return feature_extractor_class_from_name(saved["feature_extractor_type"]).from_dict(saved)
+
+
+def load_features(path: str | Path, config: AutoConfig) -> AudioFeatures:
+    """What makes the input of the model at ``path`` (``.ckpt`` or folder) from waveforms: its family's input with
+    its own extractor's settings, so scoring and transcribing feed it what training did."""
+    return family_of(config).features(load_extractor(path, config))
 
 
 def load_checkpoint(path: str | Path) -> tuple[PreTrainedModel, Wav2Vec2CTCTokenizer]:

@@ -7,6 +7,9 @@ batch), the same on every rank. Skipped layers get an exact zero gradient throug
 term, so DDP's graph stays static and every rank saves the skipped layers' compute; their gradients
 are cleared before the optimizer step, so AdamW leaves them alone as it does in a single process.
 The layers and the first one that may be skipped are the model's family's (WavLM never skips its first).
+Adapter layers after the encoder (w2v-BERT's ``add_adapter``, wav2vec2's) are never skipped: transformers
+would draw them per rank too, and each divides the frame rate, so a skipped one would change the CTC output
+length from the frame count the data and decoding compute.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from vasr.model.family import family_of
+from vasr.model.family import Family, family_of
 
 
 class SyncedLayerDrop:
@@ -30,6 +33,7 @@ class SyncedLayerDrop:
         self.seed = seed
         self.probability = float(model.config.layerdrop)
         self._unused: set[int] | None = None  # layers no batch of the pending optimizer step used
+        keep_adapter_layers(model)
 
     @property
     def layers(self) -> nn.ModuleList:
@@ -70,6 +74,13 @@ class SyncedLayerDrop:
             for param in self.layers[index].parameters():
                 param.grad = None
         self._unused = None
+
+
+def keep_adapter_layers(model: PreTrainedModel) -> None:
+    """Turn off LayerDrop in the strided adapter after the encoder, where the family has one (module docstring)."""
+    adapter = getattr(Family.encoder(model), "adapter", None)
+    if adapter is not None and hasattr(adapter, "layerdrop"):
+        adapter.layerdrop = 0.0
 
 
 def zero_weighted(params: Iterable[nn.Parameter]) -> torch.Tensor | float:

@@ -10,8 +10,12 @@ from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
+from torch import nn
 from torch.distributed import Store
 
+from vasr.model.adapters import adapter_language
+from vasr.model.family import Family
+from vasr.model.lora import peft_settings
 from vasr.recipe.run_folder import RunFolder, is_writer
 
 log = logging.getLogger("vasr")
@@ -229,13 +233,40 @@ def likely_causes(trainer: L.Trainer, module: L.LightningModule) -> list[str]:
         fine.append(f"{labels:.1f} labels per second of audio, {frames:.0f} frames: they fit")
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     total = sum(p.numel() for p in module.parameters())
+    parts = trained_parts(module.model)
+    base_frozen_by_design = peft_settings(module.model) is not None or adapter_language(module.model) is not None
     if module.transformer_frozen:
         steps = module.hparams.freeze_transformer_steps
-        wrong.append(f"the transformer is still frozen (freeze_transformer_steps={steps})")
-    elif trainable < total / 10:
-        wrong.append(f"only {trainable:,} of {total:,} parameters train")
+        wrong.append(f"the transformer is still frozen (freeze_transformer_steps={steps}): {parts}")
+    elif trainable < total / 10 and not base_frozen_by_design:
+        wrong.append(f"only {trainable:,} of {total:,} parameters train: {parts}")
     else:
-        fine.append(f"{trainable:,} of {total:,} parameters train")
+        design = " (LoRA or adapters: the base stays frozen by design)" if base_frozen_by_design else ""
+        fine.append(f"{trainable:,} of {total:,} parameters train{design}: {parts}")
     hours = seconds / 3600
     (wrong if hours < 1 else fine).append(f"{hours:.2f} h of training audio" + (": very little" if hours < 1 else ""))
     return wrong + fine
+
+
+def trained_parts(model: nn.Module) -> str:
+    """What of ``model`` trains, part by part (its family's encoder's parts and the head), read from the weights'
+    ``requires_grad``, so the diagnosis names what this run froze: a feature encoder where the family has one, the
+    base under LoRA or MMS adapters (their own weights train inside it). E.g. ``frozen: wav2vec2.feature_extractor;
+    partly trained: wav2vec2.encoder (2,304 of 50,000 weights); trained: wav2vec2.feature_projection, lm_head``."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    encoder = Family.encoder(inner)
+    parts = [(f"{inner.base_model_prefix}.{name}", child) for name, child in encoder.named_children()]
+    parts += [(name, child) for name, child in inner.named_children() if child is not encoder]
+    found: dict[str, list[str]] = {"frozen": [], "partly trained": [], "trained": []}
+    for name, part in parts:
+        sizes = [(p.numel(), p.requires_grad) for p in part.parameters()]
+        total, trained = sum(n for n, _ in sizes), sum(n for n, grad in sizes if grad)
+        if not total:
+            continue
+        if trained == total:
+            found["trained"].append(name)
+        elif trained:
+            found["partly trained"].append(f"{name} ({trained:,} of {total:,} weights)")
+        else:
+            found["frozen"].append(name)
+    return "; ".join(f"{state}: {', '.join(names)}" for state, names in found.items() if names)

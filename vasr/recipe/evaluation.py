@@ -11,16 +11,17 @@ from pathlib import Path
 
 import jiwer
 from omegaconf import DictConfig
-from transformers import Wav2Vec2ForCTC
+from transformers import PreTrainedModel
 
 from vasr.data.corpus import load_corpus
+from vasr.data.features import AudioFeatures
 from vasr.data.manifest import Item
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding
 from vasr.decoding.metrics import error_rates
 from vasr.decoding.tune import tune
 from vasr.infer.posteriors import posteriors
-from vasr.model.export import load_for_inference, model_folder
+from vasr.model.export import load_features, load_for_inference, model_folder
 from vasr.recipe.nlu import READING_NAMES, corpus_examples, score_readings, slu_results
 from vasr.recipe.run_folder import RunFolder
 from vasr.slu.model import NluModel
@@ -29,20 +30,21 @@ log = logging.getLogger("vasr")
 
 
 def tune_lm(
-    model: Wav2Vec2ForCTC,
+    model: PreTrainedModel,
     decoding: CTCDecoding,
     cfg: DecodeConfig,
     val: list[Item],
     batch_size: int,
     run: RunFolder,
     device: str = "auto",
+    features: AudioFeatures | None = None,
 ) -> tuple[CTCDecoding, dict[str, float]]:
     """The LM weights of ``cfg.tune`` chosen by WER on the validation split (every point in ``lm_tuning.csv``);
-    the test split never takes part."""
+    the test split never takes part. ``features`` make the model's input (None: its family's default)."""
     grid = cfg.weight_grid
     if decoding.beam is None or decoding.beam.lm is None or grid is None or not val:
         return decoding, {}
-    log_probs, _ = posteriors(model, decoding.tokenizer, val, batch_size, device)
+    log_probs, _ = posteriors(model, decoding.tokenizer, val, batch_size, device, features)
     best, rows = tune(decoding.beam, log_probs, [item.text for item in val], *grid)
     found = {"lm/alpha": best.settings.alpha, "lm/beta": best.settings.beta}
     if rows:
@@ -56,16 +58,18 @@ def tune_lm(
 
 
 def score(
-    model: Wav2Vec2ForCTC,
+    model: PreTrainedModel,
     decoding: CTCDecoding,
     items: list[Item],
     batch_size: int,
     predictions: Path | None = None,
     device: str = "auto",
+    features: AudioFeatures | None = None,
 ) -> dict[str, float]:
     """WER/CER of ``items``, greedy and (when ``decoding`` has an n-gram) with it, from one pass of the model on
-    ``device``; one line per utterance in ``predictions``; the real-time factor of the network's pass."""
-    log_probs, seconds = posteriors(model, decoding.tokenizer, items, batch_size, device)
+    ``device`` over inputs ``features`` make (the model's own extractor's: the input it was trained on; None: its
+    family's default); one line per utterance in ``predictions``; the real-time factor of the network's pass."""
+    log_probs, seconds = posteriors(model, decoding.tokenizer, items, batch_size, device, features)
     hypotheses = {"greedy": decoding.greedy(log_probs)}
     if (with_lm := decoding.with_lm(log_probs)) is not None:
         hypotheses["lm"] = with_lm
@@ -93,24 +97,37 @@ def write_predictions(path: Path, items: Sequence[Item], hypotheses: dict[str, S
 
 
 def choose_export(
-    candidates: dict[str, Wav2Vec2ForCTC], decoding: CTCDecoding, val: list[Item], batch_size: int, device: str = "auto"
+    candidates: dict[str, PreTrainedModel],
+    decoding: CTCDecoding,
+    val: list[Item],
+    batch_size: int,
+    device: str = "auto",
+    features: AudioFeatures | None = None,
 ) -> tuple[str, dict[str, float]]:
     """The candidate (e.g. the best checkpoint, the average of the best few) with the lowest greedy val WER,
     all scored by the same pass; ties go to the first. Returns its name and every candidate's val WER."""
     scores: dict[str, float] = {}
     for name, model in candidates.items():
-        scores[name] = score(model.eval(), CTCDecoding(decoding.tokenizer), val, batch_size, device=device)["wer"]
+        scores[name] = score(
+            model.eval(), CTCDecoding(decoding.tokenizer), val, batch_size, device=device, features=features
+        )["wer"]
         log.info("export candidate %s: val WER %.4f", name, scores[name])
     chosen = min(scores, key=lambda name: scores[name])
     return chosen, {f"export/val_wer_{name.replace(' ', '_')}": wer for name, wer in scores.items()}
 
 
 def score_test(
-    model: Wav2Vec2ForCTC, decoding: CTCDecoding, items: list[Item], predictions: Path, batch_size: int, device: str
+    model: PreTrainedModel,
+    decoding: CTCDecoding,
+    items: list[Item],
+    predictions: Path,
+    batch_size: int,
+    device: str,
+    features: AudioFeatures | None = None,
 ) -> dict[str, float]:
     """The test step: the exported model and its tuned decoding score the test split once, both ways
     (``predictions.jsonl``)."""
-    rates = score(model, decoding, items, batch_size, predictions, device)
+    rates = score(model, decoding, items, batch_size, predictions, device, features)
     results = {"test/wer": rates["wer"], "test/cer": rates["cer"]}
     if "lm_wer" in rates:
         results |= {"test/lm_wer": rates["lm_wer"], "test/lm_cer": rates["lm_cer"]}
@@ -127,6 +144,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     items = [i for name in ("train", "val", "test") for i in splits[name]] if cfg.split == "all" else splits[cfg.split]
     folder_of_model = model_folder(cfg.model_path)
     model, tokenizer = load_for_inference(folder_of_model or cfg.model_path)
+    features = load_features(folder_of_model or cfg.model_path, model.config)  # the input training made
     decode = DecodeConfig.from_yaml(cfg.decode)
     train_texts = [i.text for i in splits["train"]]
     lm_dir = folder_of_model or RunFolder.of_checkpoint(Path(cfg.model_path)).export  # a run's .ckpt: its export's
@@ -135,8 +153,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         log.info("%s has no language_model/: greedy decoding only", lm_dir)
     elif decoding.beam is not None:
         log.info("decoding with %s", decoding.description)
-    decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, run, cfg.device)
-    rates = score(model, decoding, items, cfg.batch_size, run.predictions, cfg.device) | tuned
+    decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, run, cfg.device, features)
+    rates = score(model, decoding, items, cfg.batch_size, run.predictions, cfg.device, features) | tuned
     line = f"WER {rates['wer']:.4f} CER {rates['cer']:.4f}"
     if decoding.beam is not None:
         rates |= {"alpha": decoding.beam.settings.alpha, "beta": decoding.beam.settings.beta}

@@ -17,6 +17,7 @@ from transformers import PreTrainedModel, Wav2Vec2CTCTokenizer
 
 from vasr.data.corpus import Splits, finalize_corpus, load_corpus
 from vasr.data.datamodule import SplitFingerprint
+from vasr.data.features import AudioFeatures
 from vasr.data.manifest import ManifestError
 from vasr.data.splits import write_splits
 from vasr.decoding.config import DecodeConfig
@@ -79,7 +80,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         exported = export(trainer, module, decode, splits["val"], run, batch, cfg.device)
         results |= exported.results
         if cfg.test_after_fit and splits["test"]:
-            results |= score_test(exported.model, exported.decoding, splits["test"], run.predictions, batch, cfg.device)
+            results |= score_test(
+                exported.model, exported.decoding, splits["test"], run.predictions, batch, cfg.device, module.features
+            )
         if cfg.get("nlu"):
             results |= understand(cfg, splits, run)
         report(results, module, trainer, run, cfg)
@@ -110,12 +113,12 @@ def export(
     decoding = module.decoding
     best, validated = best_checkpoint(trainer, run)
     if validated:
-        model, tokenizer, found = pick_export(trainer, best, decoding, val, batch_size, device)
+        model, tokenizer, found = pick_export(trainer, best, decoding, val, batch_size, device, module.features)
     else:
         model, tokenizer = load_checkpoint(best)
         found = {"exported": "last checkpoint"}
     model.eval()
-    decoding, tuned = tune_lm(model, decoding, decode, val, batch_size, run, device)
+    decoding, tuned = tune_lm(model, decoding, decode, val, batch_size, run, device, module.features)
     export_folder(model, tokenizer, run.export, module.extractor)
     if decoding.beam is not None and decoding.beam.lm is not None:
         decoding.beam.save(run.export, lm=str(decode.lm), val_wer=tuned.get("lm/val_wer", float("nan")))
@@ -160,7 +163,7 @@ def score_before(cfg: DictConfig, module, splits: Splits, run: RunFolder, batch_
     if not (tests_before(cfg) and splits["test"]):
         return {}
     greedy = CTCDecoding(module.tokenizer)
-    rates = score(module.model.eval(), greedy, splits["test"], batch_size, device=cfg.device)
+    rates = score(module.model.eval(), greedy, splits["test"], batch_size, device=cfg.device, features=module.features)
     module.model.train()
     return {"before/test/wer": rates["wer"], "before/test/cer": rates["cer"]}
 
@@ -186,7 +189,13 @@ def fit(trainer: L.Trainer, module, datamodule, ckpt_path: str | None) -> dict[s
 
 
 def pick_export(
-    trainer: L.Trainer, best: str, decoding: CTCDecoding, val: list, batch_size: int, device: str
+    trainer: L.Trainer,
+    best: str,
+    decoding: CTCDecoding,
+    val: list,
+    batch_size: int,
+    device: str,
+    features: AudioFeatures | None = None,
 ) -> tuple[PreTrainedModel, Wav2Vec2CTCTokenizer, dict]:
     """The best checkpoint, or the average of the ones the checkpoint callback kept (``callbacks.best_checkpoint
     .save_top_k``) when that scores better on validation; the run says which it exported."""
@@ -196,7 +205,9 @@ def pick_export(
         return model, tokenizer, {"exported": "best checkpoint"}
     averaged, _ = average_checkpoints([path for path, _ in kept])
     name = f"average of {len(kept)} best"
-    chosen, scores = choose_export({"best checkpoint": model, name: averaged}, decoding, val, batch_size, device)
+    chosen, scores = choose_export(
+        {"best checkpoint": model, name: averaged}, decoding, val, batch_size, device, features
+    )
     return (averaged if chosen == name else model), tokenizer, scores | {"exported": chosen}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -19,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vasr import ASSETS
 from vasr.model.export import HUB_ID
+from vasr.model.family import Family
 from vasr.recipe.plots import read_metrics
 from vasr.recipe.run_folder import RunFolder
 from vasr.text.syllables import inventory
@@ -65,16 +67,16 @@ vasr-publish runs/train/pretrain_base vasr/assets/{name} --name {name}
 
 FINE_TUNED_CARD = """# {name}
 
-A wav2vec 2.0 CTC model fine-tuned by vasr from {base}: {parameters:,} parameters, {vocab_size} output
-tokens (`vocab={vocab}`). {decoder}
+A `{architecture}` model (the `{model_type}` encoder family, CTC head) fine-tuned by vasr from {base}:
+{parameters:,} parameters, {vocab_size} output tokens (`vocab={vocab}`). {decoder}
 
 ## Data
 - {utterances:,} utterances ({hours:.1f} h): {split}.
 - Augmentation of the training audio: {augment}.
 
 ## Training
-- {steps:,} optimizer steps, AdamW lr {lr}, schedule `{schedule}`, feature encoder
-  {encoder}; {minutes:.0f} minutes of fitting on {machine}.
+- {steps:,} optimizer steps, AdamW lr {lr}, schedule `{schedule}`, {encoder};
+  {minutes:.0f} minutes of fitting on {machine}.
 - Validation WER / CER by step: {curve}.
 
 ## Results
@@ -87,10 +89,29 @@ python train.py {overrides}
 """
 
 
-def parameter_count(folder: Path) -> int:
-    from transformers import Wav2Vec2ForCTC
+@dataclass(frozen=True)
+class Exported:
+    """What the card says of the exported model, whatever its family: its transformers class, its family's
+    ``model_type``, its size, and whether it has a convolutional feature encoder (w2v-BERT reads filter banks)."""
 
-    return sum(p.numel() for p in Wav2Vec2ForCTC.from_pretrained(folder).parameters())
+    architecture: str
+    model_type: str
+    parameters: int
+    feature_encoder: bool
+
+    @classmethod
+    def of(cls, folder: Path) -> Exported:
+        from transformers import AutoModelForCTC
+
+        model = AutoModelForCTC.from_pretrained(folder)
+        count = sum(p.numel() for p in model.parameters())
+        return cls(type(model).__name__, model.config.model_type, count, Family.has_feature_encoder(model))
+
+    def encoder(self, frozen: bool) -> str:
+        """The training line's words on the feature encoder."""
+        if not self.feature_encoder:
+            return "no convolutional feature encoder (filter-bank input)"
+        return f"feature encoder {'frozen' if frozen else 'trained'}"
 
 
 def validation_curve(metrics_csv: Path) -> str:
@@ -143,8 +164,11 @@ def base_model(cfg: DictConfig) -> tuple[str | None, str]:
     return None, f"a local checkpoint (`{Path(pretrained).name}`, not on the hub)"
 
 
-def card_data(cfg: DictConfig, results: dict, name: str, base: str | None, test_size: int) -> ModelCardData:
-    """The card's metadata, its test scores as ``eval_results`` (the hub's ``model-index``)."""
+def card_data(
+    cfg: DictConfig, results: dict, name: str, base: str | None, test_size: int, model_type: str
+) -> ModelCardData:
+    """The card's metadata, its test scores as ``eval_results`` (the hub's ``model-index``), tagged with the
+    model's family (``model_type``)."""
     dataset = str(cfg.data.get("name") or "vasr")
     scores = [
         EvalResult(
@@ -160,7 +184,7 @@ def card_data(cfg: DictConfig, results: dict, name: str, base: str | None, test_
         for key, metric, label in TEST_SCORES
         if key in results
     ]
-    tags = ["wav2vec2", "ctc", "vasr"] + ([] if cfg.model.get("pretrained") else ["synthetic-speech"])
+    tags = [model_type, "ctc", "vasr"] + ([] if cfg.model.get("pretrained") else ["synthetic-speech"])
     return ModelCardData(
         language="vi",
         library_name="transformers",
@@ -191,10 +215,13 @@ def fine_tuned_card(run: Path, name: str, machine: str) -> ModelCard:
     overrides = run / ".hydra" / "overrides.yaml"
     augment = cfg.get("augment")
     hub_id, base = base_model(cfg)
+    exported = Exported.of(RunFolder(run).export)
     body = FINE_TUNED_CARD.format(
         name=name,
+        architecture=exported.architecture,
+        model_type=exported.model_type,
         base=base,
-        parameters=parameter_count(RunFolder(run).export),
+        parameters=exported.parameters,
         vocab_size=len(json.loads((run / "vocab.json").read_text(encoding="utf-8"))),
         vocab=cfg.vocab.strategy,
         decoder="It ships its n-gram LM and tuned weights in `language_model/` (pyctcdecode's layout)."
@@ -212,14 +239,14 @@ def fine_tuned_card(run: Path, name: str, machine: str) -> ModelCard:
         steps=int(results["steps"]),
         lr=cfg.model.optimizer.lr,
         schedule=cfg.model.scheduler.get("name") or cfg.model.scheduler._target_,
-        encoder="frozen" if cfg.model.freeze_feature_encoder else "trained",
+        encoder=exported.encoder(bool(cfg.model.get("freeze_feature_encoder"))),
         minutes=results["fit_seconds"] / 60,
         machine=machine,
         curve=validation_curve(RunFolder(run).metrics_csv),
         results=results_table(results, len(split["test"])),
         overrides=" ".join(OmegaConf.load(overrides)) if overrides.exists() else "",
     )
-    return with_metadata(card_data(cfg, results, name, hub_id, len(split["test"])), body)
+    return with_metadata(card_data(cfg, results, name, hub_id, len(split["test"]), exported.model_type), body)
 
 
 def with_metadata(data: ModelCardData, body: str) -> ModelCard:
@@ -235,10 +262,11 @@ def model_card(run: Path, name: str, machine: str) -> ModelCard:
     split = read_split(run)
     found = inventory(item["sentence"] for item in split["train"])
     architecture = cfg.model.architecture
+    exported = Exported.of(run / "export")
     vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
     body = CARD.format(
         name=name,
-        parameters=parameter_count(run / "export"),
+        parameters=exported.parameters,
         utterances=sum(len(items) for items in split.values()),
         hours=sum(item["duration"] for items in split.values() for item in items) / 3600,
         split=split_description(cfg, split),
@@ -264,7 +292,7 @@ def model_card(run: Path, name: str, machine: str) -> ModelCard:
         curve=validation_curve(RunFolder(run).metrics_csv),
         results=results_table(results, len(split["test"])),
     )
-    return with_metadata(card_data(cfg, results, name, None, len(split["test"])), body)
+    return with_metadata(card_data(cfg, results, name, None, len(split["test"]), exported.model_type), body)
 
 
 def publish(run: str | Path, dest: str | Path, machine: str = "2 CPU cores", name: str | None = None) -> Path:
