@@ -266,7 +266,6 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rounds, steps, utterances = (1, 1, 2) if args.quick else (args.rounds, args.steps, 4)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     rows = cpu_bench(rounds, steps, utterances, seconds=4.0)
     write_table(rows, args.out, "families_cpu", cell)
     for row in rows:
