@@ -96,8 +96,9 @@ def build_config(settings: Mapping):
 
 
 def build(settings: Mapping, method: str) -> PreTrainedModel:
-    """The model a run trains: feature encoder frozen (vasr's default), then LoRA or MMS adapters if asked."""
-    model = build_from_config(settings, VOCAB, PAD)
+    """The model a run trains: feature encoder frozen (vasr's default), then LoRA or MMS adapters if asked.
+    LayerDrop off (the configs' default 0.1 skips random layers each step, so steps would differ in work)."""
+    model = build_from_config(settings, VOCAB, PAD, layerdrop=0.0)
     if hasattr(model, "freeze_feature_encoder"):
         model.freeze_feature_encoder()
     if method == "adapters":
