@@ -16,7 +16,7 @@ from vasr.augment.pipeline import Augmentation
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.features import AudioFeatures, Waveform
-from vasr.data.manifest import Item
+from vasr.data.index import UtteranceIndex
 from vasr.data.sampler import BucketBatchSampler
 
 log = logging.getLogger("vasr")
@@ -31,10 +31,12 @@ class SplitFingerprint:
     sha256: str
 
     @classmethod
-    def of(cls, items: list[Item]) -> SplitFingerprint:
-        lines = sorted(f"{item.id}\t{item.duration:.3f}" for item in items)
+    def of(cls, items: UtteranceIndex) -> SplitFingerprint:
+        """One pass over the ids and durations, no :class:`Item` made (a sort of N short strings)."""
+        durations = items.durations.tolist()
+        lines = sorted(f"{uid}\t{duration:.3f}" for uid, duration in zip(items.column("id"), durations, strict=True))
         digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-        return cls(len(items), round(sum(item.duration for item in items) / 3600, 4), digest)
+        return cls(len(items), round(sum(durations) / 3600, 4), digest)
 
     def __str__(self) -> str:
         return f"{self.utterances} utterances, {self.hours:.2f} h (hash {self.sha256})"
@@ -68,7 +70,7 @@ class SpeechDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        splits: dict[str, list[Item]],
+        splits: dict[str, UtteranceIndex],
         tokenizer: Wav2Vec2CTCTokenizer,
         batch_size: int | None = None,
         max_seconds: float | None = None,
@@ -85,7 +87,7 @@ class SpeechDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.resume_changed_split = resume_changed_split
-        self.split_fingerprint = SplitFingerprint.of(splits.get("train", []))
+        self.split_fingerprint = SplitFingerprint.of(splits.get("train", UtteranceIndex.of([])))
         self.datasets = {
             name: SpeechDataset(items, tokenizer, augmentation=augmentation if name == "train" else None, seed=seed)
             for name, items in splits.items()
