@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from vasr.augment.pipeline import Augmentation
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.features import AudioFeatures, Waveform
-from vasr.data.index import UtteranceIndex
+from vasr.data.index import Item, UtteranceIndex
 from vasr.data.sampler import BucketBatchSampler
 
 log = logging.getLogger("vasr")
@@ -31,8 +32,9 @@ class SplitFingerprint:
     sha256: str
 
     @classmethod
-    def of(cls, items: UtteranceIndex) -> SplitFingerprint:
+    def of(cls, items: Sequence[Item]) -> SplitFingerprint:
         """One pass over the ids and durations, no :class:`Item` made (a sort of N short strings)."""
+        items = UtteranceIndex.of(items)
         durations = items.durations.tolist()
         lines = sorted(f"{uid}\t{duration:.3f}" for uid, duration in zip(items.column("id"), durations, strict=True))
         digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
@@ -70,7 +72,7 @@ class SpeechDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        splits: dict[str, UtteranceIndex],
+        splits: dict[str, Sequence[Item]],
         tokenizer: Wav2Vec2CTCTokenizer,
         batch_size: int | None = None,
         max_seconds: float | None = None,
@@ -87,7 +89,7 @@ class SpeechDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.resume_changed_split = resume_changed_split
-        self.split_fingerprint = SplitFingerprint.of(splits.get("train", UtteranceIndex.of([])))
+        self.split_fingerprint = SplitFingerprint.of(splits.get("train", []))
         self.datasets = {
             name: SpeechDataset(items, tokenizer, augmentation=augmentation if name == "train" else None, seed=seed)
             for name, items in splits.items()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from torch.utils.data import Dataset
 from transformers import Wav2Vec2CTCTokenizer
@@ -9,7 +11,7 @@ from transformers import Wav2Vec2CTCTokenizer
 from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.augment.pipeline import Augmentation, SampleKey, perturbed_samples
 from vasr.data.collate import Example
-from vasr.data.index import UtteranceIndex
+from vasr.data.index import Item, UtteranceIndex
 
 
 class SpeechDataset(Dataset[Example]):
@@ -22,13 +24,15 @@ class SpeechDataset(Dataset[Example]):
 
     def __init__(
         self,
-        items: UtteranceIndex,
+        items: Sequence[Item],
         tokenizer: Wav2Vec2CTCTokenizer,
         sample_rate: int = SAMPLE_RATE,
         augmentation: Augmentation | None = None,
         seed: int = 0,
     ) -> None:
-        self.items = items  # arrays, not objects: workers share them without copying (pytorch/pytorch#13246)
+        self.items = UtteranceIndex.of(
+            items
+        )  # arrays, not objects: workers share them without copying (pytorch/pytorch#13246)
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate
         self.augmentation = augmentation

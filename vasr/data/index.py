@@ -110,6 +110,9 @@ class UtteranceIndex(Sequence[Item]):
 
     @classmethod
     def of(cls, items: Iterable[Item]) -> UtteranceIndex:
+        """``items`` as an index (an index as it is), for callers that hold a list."""
+        if isinstance(items, UtteranceIndex):
+            return items
         builder = IndexBuilder()
         for item in items:
             builder.append(item)
