@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,7 +132,8 @@ def stated(corpus, tmp_path, wrong_line: int) -> str:
 
 def test_stated_durations_are_taken_without_reading_the_audio(corpus, tmp_path):
     path = stated(corpus, tmp_path, wrong_line=2)
-    (tmp_path / "audio" / json.loads(open(path).readlines()[0])["file"]).unlink()  # never opened: not noticed
+    first = json.loads(Path(path).read_text().splitlines()[0])
+    (tmp_path / "audio" / first["file"]).unlink()  # never opened, so not noticed
     items, report = read_manifest(path, tmp_path / "audio", verify_durations="none")
     assert report.kept == len(items) == 3
     assert items[1].duration == pytest.approx(sf.info(items[1].path).duration + 1.0, abs=1e-3)
@@ -148,7 +150,7 @@ def test_verified_durations_that_differ_from_the_audio_are_bad_lines(corpus, tmp
 
 def test_a_sample_reads_only_that_many_headers(corpus, tmp_path):
     path = stated(corpus, tmp_path, wrong_line=0)
-    for record in open(path).readlines()[1:]:
+    for record in Path(path).read_text().splitlines()[1:]:
         (tmp_path / "audio" / json.loads(record)["file"]).unlink()
     with pytest.raises(ManifestError, match="audio file missing"):
         read_manifest(path, tmp_path / "audio", verify_durations="sample", verify_sample=3)
