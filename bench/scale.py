@@ -4,8 +4,8 @@ A synthetic corpus of N hard links to a few short WAVs, with durations in the ma
 lhotse write them). ``startup``: ``train.py model=micro trainer.max_steps=1`` in a subprocess, timed from its
 start to the first training step (Lightning's "`Trainer.fit` stopped" after it) and from the run's first log
 line (imports and Hydra done) to that, and to its end; peak RSS from ``/usr/bin/time -v``; RESULT lines give
-each size's ratio to the first. ``workers``: the DataModule built from the largest manifest, its training loader iterated with workers while
-their private memory (USS) is sampled.
+each size's ratio to the first. ``workers``: the DataModule built from the largest manifest, its training loader
+iterated with workers while their private memory (USS) is sampled.
 
     python bench/scale.py startup --sizes 10000 100000 1000000
     python bench/scale.py workers --size 1000000 --seconds 300
