@@ -30,6 +30,7 @@ import soundfile as sf
 SENTENCES = ("bật đèn phòng khách", "tắt quạt", "mở rèm phòng ngủ", "tăng nhiệt độ điều hoà", "giảm âm lượng")
 BASE_SECONDS = (1.2, 1.5, 1.8, 2.1, 2.4)
 PER_FOLDER = 10_000
+LINKS_PER_FILE = 50_000  # ext4 allows 65,000 hard links to one file
 
 
 def write_corpus(n: int, root: Path, seed: int = 0) -> Path:
@@ -41,7 +42,9 @@ def write_corpus(n: int, root: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     (root / "base").mkdir(parents=True, exist_ok=True)
     bases = []
-    for k, seconds in enumerate(BASE_SECONDS):
+    per_set = LINKS_PER_FILE * len(BASE_SECONDS)  # links to one set of base files
+    for k in range(len(BASE_SECONDS) * max(1, -(-n // per_set))):
+        seconds = BASE_SECONDS[k % len(BASE_SECONDS)]
         path = root / "base" / f"{k}.wav"
         sf.write(path, (0.1 * rng.standard_normal(int(seconds * 16000))).astype(np.float32), 16000)
         bases.append((path, sf.info(path).duration))
@@ -50,7 +53,7 @@ def write_corpus(n: int, root: Path, seed: int = 0) -> Path:
         folder = root / "audio" / f"{i // PER_FOLDER:04d}"
         if i % PER_FOLDER == 0:
             folder.mkdir(parents=True, exist_ok=True)
-        base, duration = bases[i % len(bases)]
+        base, duration = bases[i % len(BASE_SECONDS) + i // per_set * len(BASE_SECONDS)]
         os.link(base, folder / f"u{i}.wav")
         record = {"id": f"u{i}", "sentence": SENTENCES[i % len(SENTENCES)], "file": f"audio/{folder.name}/u{i}.wav"}
         lines.append(json.dumps(record | {"duration": round(duration, 3)}, ensure_ascii=False))
