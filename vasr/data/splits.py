@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import random
 from pathlib import Path
 
@@ -52,12 +54,16 @@ def load_splits(
 
 
 def write_splits(splits: dict[str, UtteranceIndex], folder: str | Path) -> None:
-    """Save each split as a manifest of its items, reusable as ``data.val_manifest`` etc."""
+    """Save each split as a manifest of its items, reusable as ``data.val_manifest`` etc. (paths absolute, each
+    folder resolved once: a million utterances are a few thousand folders)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    resolve = functools.lru_cache(maxsize=None)(os.path.realpath)
     for name, items in splits.items():
+        columns = (items.column("id"), items.column("sentence"), items.column("path"), items.durations.tolist())
         with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
-            for item in items:
-                record = {"id": item.id, "sentence": item.sentence, "file": str(Path(item.path).resolve())}
-                record["duration"] = item.duration
+            for uid, sentence, path, duration in zip(*columns, strict=True):
+                parent, file = os.path.split(path)
+                record = {"id": uid, "sentence": sentence, "file": os.path.join(resolve(parent), file)}
+                record["duration"] = duration
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
