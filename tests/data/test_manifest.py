@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +118,43 @@ def test_every_bad_line_is_reported_at_once_with_the_skip_hint(corpus, tmp_path)
     assert message.count("manifest.jsonl:") == 1 + 20 and "… and 9 more" in message  # the heading and 20 lines
     assert message.rstrip().endswith("skip them with data.skip_bad=true (each is counted in the run's validation.json)")
     assert error.value.__cause__ is None and error.value.__context__ is None  # one message, no chained traceback
+
+
+def stated(corpus, tmp_path, wrong_line: int) -> str:
+    """The first three utterances with their durations stated, line ``wrong_line``'s one second off."""
+    records = copy_corpus(corpus, tmp_path)
+    lines = []
+    for number, record in enumerate(records, 1):
+        duration = sf.info(tmp_path / "audio" / record["file"]).duration + (1.0 if number == wrong_line else 0.0)
+        lines.append(dump(record | {"duration": round(duration, 3)}))
+    return write(tmp_path, lines)
+
+
+def test_stated_durations_are_taken_without_reading_the_audio(corpus, tmp_path):
+    path = stated(corpus, tmp_path, wrong_line=2)
+    first = json.loads(Path(path).read_text().splitlines()[0])
+    (tmp_path / "audio" / first["file"]).unlink()  # never opened, so not noticed
+    items, report = read_manifest(path, tmp_path / "audio", verify_durations="none")
+    assert report.kept == len(items) == 3
+    assert items[1].duration == pytest.approx(sf.info(items[1].path).duration + 1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("verify", ["all", "sample"])
+def test_verified_durations_that_differ_from_the_audio_are_bad_lines(corpus, tmp_path, verify):
+    path = stated(corpus, tmp_path, wrong_line=2)
+    with pytest.raises(ManifestError, match=r"manifest.jsonl:2: duration mismatch"):
+        read_manifest(path, tmp_path / "audio", verify_durations=verify)
+    items, report = read_manifest(path, tmp_path / "audio", verify_durations=verify, skip_bad=True)
+    assert [item.line for item in items] == [1, 3] and report.kept == 2 and report.skipped == {"duration mismatch": 1}
+
+
+def test_a_sample_reads_only_that_many_headers(corpus, tmp_path):
+    path = stated(corpus, tmp_path, wrong_line=0)
+    for record in Path(path).read_text().splitlines()[1:]:
+        (tmp_path / "audio" / json.loads(record)["file"]).unlink()
+    with pytest.raises(ManifestError, match="audio file missing"):
+        read_manifest(path, tmp_path / "audio", verify_durations="sample", verify_sample=3)
+    items, report = read_manifest(path, tmp_path / "audio", verify_durations="sample", verify_sample=2, skip_bad=True)
+    assert report.skipped == {"audio file missing": 2} and len(items) == 1
+    with pytest.raises(ValueError, match="give sample, all or none"):
+        read_manifest(path, tmp_path / "audio", verify_durations="some")

@@ -11,12 +11,13 @@ from omegaconf import DictConfig
 from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.data.ctc_fit import check_ctc_fit
-from vasr.data.manifest import Item, ValidationReport
+from vasr.data.index import UtteranceIndex
+from vasr.data.manifest import VERIFY_SAMPLE, ValidationReport
 from vasr.data.splits import load_splits
 from vasr.text.normalize import DEFAULT_DROP
 
 log = logging.getLogger("vasr")
-Splits = dict[str, list[Item]]
+Splits = dict[str, UtteranceIndex]
 
 
 def ensure_corpus(data: DictConfig, writer: bool, wait_seconds: float = 3600) -> None:
@@ -55,6 +56,8 @@ def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Split
         skip_bad=data.skip_bad,
         min_duration=data.min_duration,
         max_duration=data.max_duration,
+        verify_durations=data.get("verify_durations", "sample"),
+        verify_sample=data.get("verify_sample", VERIFY_SAMPLE),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from vasr.augment.pipeline import Augmentation
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.features import AudioFeatures, Waveform
-from vasr.data.manifest import Item
+from vasr.data.index import Item, UtteranceIndex
 from vasr.data.sampler import BucketBatchSampler
 
 log = logging.getLogger("vasr")
@@ -31,10 +32,13 @@ class SplitFingerprint:
     sha256: str
 
     @classmethod
-    def of(cls, items: list[Item]) -> SplitFingerprint:
-        lines = sorted(f"{item.id}\t{item.duration:.3f}" for item in items)
+    def of(cls, items: Sequence[Item]) -> SplitFingerprint:
+        """One pass over the ids and durations, no :class:`Item` made (a sort of N short strings)."""
+        items = UtteranceIndex.of(items)
+        durations = items.durations.tolist()
+        lines = sorted(f"{uid}\t{duration:.3f}" for uid, duration in zip(items.column("id"), durations, strict=True))
         digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-        return cls(len(items), round(sum(item.duration for item in items) / 3600, 4), digest)
+        return cls(len(items), round(sum(durations) / 3600, 4), digest)
 
     def __str__(self) -> str:
         return f"{self.utterances} utterances, {self.hours:.2f} h (hash {self.sha256})"
@@ -68,7 +72,7 @@ class SpeechDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        splits: dict[str, list[Item]],
+        splits: dict[str, Sequence[Item]],
         tokenizer: Wav2Vec2CTCTokenizer,
         batch_size: int | None = None,
         max_seconds: float | None = None,

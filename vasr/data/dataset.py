@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from torch.utils.data import Dataset
 from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.augment.pipeline import Augmentation, SampleKey, perturbed_samples
 from vasr.data.collate import Example
-from vasr.data.manifest import Item
+from vasr.data.index import Item, UtteranceIndex
 
 
 class SpeechDataset(Dataset[Example]):
@@ -29,20 +30,22 @@ class SpeechDataset(Dataset[Example]):
         augmentation: Augmentation | None = None,
         seed: int = 0,
     ) -> None:
-        self.items = list(items)
+        self.items = UtteranceIndex.of(
+            items
+        )  # arrays, not objects: workers share them without copying (pytorch/pytorch#13246)
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate
         self.augmentation = augmentation
         self.seed = seed
         if augmentation is not None:
-            augmentation.bind([item.path for item in self.items], seed)
+            augmentation.bind(list(self.items.column("path")), seed)
 
     def __len__(self) -> int:
         return len(self.items)
 
     @property
-    def durations(self) -> list[float]:
-        return [item.duration for item in self.items]
+    def durations(self) -> np.ndarray:
+        return self.items.durations
 
     def __getitem__(self, key: int | SampleKey) -> Example:
         item = self.items[key.index if isinstance(key, SampleKey) else key]

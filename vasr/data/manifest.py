@@ -8,13 +8,17 @@ read, so a 100,000-line manifest validates in seconds.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import soundfile as sf
 
 from vasr.audio import SAMPLE_RATE, DurationCache
+from vasr.data.index import IndexBuilder, Item, UtteranceIndex
 from vasr.data.sources import BadRow, ManifestError, Row, open_source
 from vasr.text import normalize
 from vasr.text.normalize import DEFAULT_DROP, NumberStrategy
@@ -25,38 +29,27 @@ ASR_KEYS = ("id", "sentence", "file")
 # segment of a longer file (which vasr cannot read: it reads whole files) differs by more.
 DURATION_SLACK = 0.1
 
+# Headers read to check the durations a manifest states (data.verify_durations=sample): enough to catch a manifest
+# whose durations are wrong throughout, in about a second.
+VERIFY_SAMPLE = 1000
+Verify = Literal["sample", "all", "none"]
+
 SKIP_IN_TRAINING = "data.skip_bad=true (each is counted in the run's validation.json)"
 
 __all__ = [
     "ASR_KEYS",
     "SOICT_KEYS",
+    "VERIFY_SAMPLE",
     "Checks",
     "Item",
     "ManifestError",
+    "UtteranceIndex",
     "ValidationReport",
     "bad_lines_message",
     "check_row",
     "note_bad",
     "read_manifest",
 ]
-
-
-@dataclass(frozen=True)
-class Item:
-    """One usable utterance: normalised transcript, audio path and header duration."""
-
-    id: str
-    text: str
-    path: str
-    duration: float
-    line: int
-    sentence: str = ""
-    manifest: str = ""
-
-    @property
-    def where(self) -> str:
-        """``manifest:line``, how errors name this utterance."""
-        return f"{self.manifest}:{self.line}"
 
 
 @dataclass
@@ -111,6 +104,7 @@ class Checks:
     min_duration: float | None = None
     max_duration: float | None = None
     sample_rate: int = SAMPLE_RATE
+    trust_durations: bool = False
 
 
 def read_manifest(
@@ -125,15 +119,26 @@ def read_manifest(
     required_keys: tuple[str, ...] = ASR_KEYS,
     cache: DurationCache | None = None,
     sample_rate: int = SAMPLE_RATE,
-) -> tuple[list[Item], ValidationReport]:
+    verify_durations: Verify = "sample",
+    verify_sample: int = VERIFY_SAMPLE,
+) -> tuple[UtteranceIndex, ValidationReport]:
     """Validate every row of ``manifest`` (vasr's JSON lines, NeMo's, a lhotse CutSet, a Hugging Face table: see
-    :mod:`vasr.data.sources`); audio paths resolve against ``audio_dir`` (default: the manifest's folder)."""
+    :mod:`vasr.data.sources`); audio paths resolve against ``audio_dir`` (default: the manifest's folder).
+
+    A row without a duration has its audio header read. A row stating one is taken at its word unless
+    ``verify_durations`` says ``all``, or ``sample`` picks it among ``verify_sample`` random such rows (seeded:
+    every rank picks the same): a million utterances then validate without a million file reads.
+    """
+    if verify_durations not in ("sample", "all", "none"):
+        raise ValueError(f"verify_durations is {verify_durations!r}: give sample, all or none")
     source = open_source(manifest)
     audio_root = Path(audio_dir) if audio_dir else source.root
     cache = cache if cache is not None else DurationCache(DurationCache.default_file(audio_root))
-    checks = Checks(audio_root, cache, numbers, drop, required_keys, min_duration, max_duration, sample_rate)
+    options = (numbers, drop, required_keys, min_duration, max_duration, sample_rate)
+    checks = Checks(audio_root, cache, *options, trust_durations=verify_durations != "all")
     report = ValidationReport(source.name)
-    items: list[Item] = []
+    builder = IndexBuilder()
+    trusted: list[int] = []
     errors: list[str] = []
     for row in source.rows():
         try:
@@ -142,12 +147,43 @@ def read_manifest(
             note_bad(report, row, str(error), errors if not skip_bad else None)
             continue
         if item is not None:
-            items.append(item)
+            if checks.trust_durations and stated_duration(row.record) is not None:
+                trusted.append(len(builder))
+            builder.append(item)
+    index = builder.build()
+    if verify_durations == "sample" and trusted:
+        picked = sorted(random.Random(0).sample(trusted, min(verify_sample, len(trusted))))
+        index = verify_stated(index, picked, Checks(Path(), cache, *options), report, errors, skip_bad)
     cache.save()
     if errors:
         raise ManifestError(bad_lines_message(source.name, errors))
-    report.kept = len(items)
-    return items, report
+    report.kept = len(index)
+    return index, report
+
+
+def verify_stated(
+    index: UtteranceIndex, picked: list[int], checks: Checks, report: ValidationReport, errors: list[str], skip: bool
+) -> UtteranceIndex:
+    """``index`` less the ``picked`` utterances whose audio does not hold the duration the manifest states (each
+    counted in ``report``, or listed in ``errors`` when bad rows refuse); ``checks`` resolve the items' paths as
+    they are."""
+    keep = np.ones(len(index), dtype=bool)
+    for position in picked:
+        item = index[position]
+        row = Row(item.manifest, item.line, {"id": item.id, "sentence": item.sentence, "file": item.path,
+                                             "duration": item.duration})  # fmt: skip
+        try:
+            check_row(row, checks, ValidationReport(report.manifest))
+        except BadRow as error:
+            note_bad(report, row, str(error), errors if not skip else None)
+            keep[position] = False
+    return index if keep.all() else index.take(keep)
+
+
+def stated_duration(record: dict | None) -> float | None:
+    """The duration a row's record states, when it states a number."""
+    stated = (record or {}).get("duration")
+    return float(stated) if isinstance(stated, (int, float)) and not isinstance(stated, bool) else None
 
 
 def note_bad(report: ValidationReport, row: Row, reason: str, errors: list[str] | None) -> None:
@@ -170,6 +206,10 @@ def check_row(row: Row, checks: Checks, report: ValidationReport) -> Item | None
     if not text:
         raise BadRow("empty sentence")
     path = checks.audio_root / str(record["file"])
+    stated = stated_duration(record)
+    if checks.trust_durations and stated is not None:
+        return limited(row, checks, report, Item(str(record["id"]), text, str(path), stated, row.number,
+                                                 str(record["sentence"]), row.origin))  # fmt: skip
     if not path.is_file():
         raise BadRow(f"audio file missing: {path}")
     try:
@@ -180,18 +220,23 @@ def check_row(row: Row, checks: Checks, report: ValidationReport) -> Item | None
         raise BadRow(f"audio empty: {path}")
     if promised > duration + 1e-3:
         raise BadRow(f"audio truncated: {path} holds {duration:.2f} s of the {promised:.2f} s its header declares")
-    stated = record.get("duration")
-    if isinstance(stated, (int, float)) and not isinstance(stated, bool) and abs(stated - duration) > DURATION_SLACK:
+    if stated is not None and abs(stated - duration) > DURATION_SLACK:
         raise BadRow(f"duration mismatch: the manifest says {stated:.2f} s, {path} holds {duration:.2f} s")
-    if checks.min_duration is not None and duration < checks.min_duration:
-        report.note(report.filtered, f"shorter than {checks.min_duration}s", row.where)
-        return None
-    if checks.max_duration is not None and duration > checks.max_duration:
-        report.note(report.filtered, f"longer than {checks.max_duration}s", row.where)
-        return None
     report.resampled += rate != checks.sample_rate
     report.downmixed += channels > 1
-    return Item(str(record["id"]), text, str(path), duration, row.number, str(record["sentence"]), row.origin)
+    item = Item(str(record["id"]), text, str(path), duration, row.number, str(record["sentence"]), row.origin)
+    return limited(row, checks, report, item)
+
+
+def limited(row: Row, checks: Checks, report: ValidationReport, item: Item) -> Item | None:
+    """``item``, or None (counted in ``report``) when it is outside the duration limits."""
+    if checks.min_duration is not None and item.duration < checks.min_duration:
+        report.note(report.filtered, f"shorter than {checks.min_duration}s", row.where)
+        return None
+    if checks.max_duration is not None and item.duration > checks.max_duration:
+        report.note(report.filtered, f"longer than {checks.max_duration}s", row.where)
+        return None
+    return item
 
 
 def bad_lines_message(manifest: str | Path, errors: list[str], shown: int = 20, skip: str = SKIP_IN_TRAINING) -> str:

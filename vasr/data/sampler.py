@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
 from torch.utils.data import Sampler
 
 from vasr.augment.pipeline import SampleKey
@@ -43,17 +43,18 @@ def make_batches(
     """
     if (batch_size is None) == (max_seconds is None):
         raise ValueError("give exactly one of batch_size or max_seconds")
-    buckets: dict[float, list[int]] = defaultdict(list)
-    for index, duration in enumerate(durations):
-        buckets[padded_seconds(duration, pad_to)].append(index)
+    durations = np.asarray(durations, dtype=np.float64)
+    lengths = np.maximum(1, np.ceil(durations / pad_to - 1e-9)).astype(np.int64) * pad_to
+    # Members of a bucket in index order (shuffled below) or, for evaluation, in duration order.
+    order = np.argsort(lengths, kind="stable") if rng is not None else np.lexsort((durations, lengths))
+    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0]) if len(order) else np.zeros(0, dtype=int)
+    buckets = dict(zip(lengths[order][starts].tolist(), np.split(order, starts[1:]), strict=True))
     batches: list[list[int]] = []
     carry: list[int] = []
     for length in sorted(buckets):
-        members = buckets[length]
+        members = buckets[length].tolist()
         if rng is not None:
             rng.shuffle(members)
-        else:
-            members.sort(key=lambda i: (durations[i], i))
         pool = carry + members
         size = batch_size or max(1, int(max_seconds // length + 1e-9))
         full = len(pool) // size * size
@@ -96,7 +97,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         sortagrad_epochs: int = 0,
         epoch_speeds: Callable[[int], Sequence[float]] | None = None,
     ) -> None:
-        self.durations = list(durations)
+        self.durations = np.asarray(durations, dtype=np.float64)
         self.epoch_speeds = epoch_speeds
         self.batch_size = batch_size
         self.max_seconds = max_seconds
@@ -178,8 +179,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         if epoch in self._cached:
             return self._cached[epoch][0]
         rng = random.Random(self.seed * 100_003 + epoch) if self.shuffle else None
-        speeds = self.epoch_speeds(epoch) if self.epoch_speeds else [1.0] * len(self.durations)
-        durations = [d / s for d, s in zip(self.durations, speeds, strict=True)]
+        speeds = self.epoch_speeds(epoch) if self.epoch_speeds else np.ones(len(self.durations))
+        durations = self.durations / np.asarray(speeds, dtype=np.float64)
         batches = make_batches(durations, self.batch_size, self.max_seconds, self.pad_to, rng)
         if rng is not None and epoch >= self.sortagrad_epochs:
             rng.shuffle(batches)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import random
 from pathlib import Path
 
-from vasr.data.manifest import Item, ValidationReport, read_manifest
+import numpy as np
+
+from vasr.data.index import UtteranceIndex
+from vasr.data.manifest import ValidationReport, read_manifest
 
 SPLITS = ("train", "val", "test")
 
 
-def random_split(items: list[Item], val: float, test: float, seed: int) -> dict[str, list[Item]]:
+def random_split(items: UtteranceIndex, val: float, test: float, seed: int) -> dict[str, UtteranceIndex]:
     """Seeded split by ratio; each item lands in exactly one split."""
     if not 0 <= val + test < 1:
         raise ValueError(f"val ({val}) + test ({test}) must be in [0, 1)")
@@ -19,7 +24,7 @@ def random_split(items: list[Item], val: float, test: float, seed: int) -> dict[
     random.Random(seed).shuffle(order)
     n_val, n_test = round(len(items) * val), round(len(items) * test)
     picks = {"val": order[:n_val], "test": order[n_val : n_val + n_test], "train": order[n_val + n_test :]}
-    return {name: [items[i] for i in sorted(picks[name])] for name in SPLITS}
+    return {name: items.take(np.sort(np.asarray(picks[name], dtype=np.int64))) for name in SPLITS}
 
 
 def load_splits(
@@ -32,13 +37,13 @@ def load_splits(
     test_ratio: float = 0.1,
     seed: int = 0,
     **read_options,
-) -> tuple[dict[str, list[Item]], list[ValidationReport]]:
+) -> tuple[dict[str, UtteranceIndex], list[ValidationReport]]:
     """Validate the manifest(s) and return items per split plus one report per manifest read."""
     items, report = read_manifest(manifest, audio_dir, **read_options)
     reports = [report]
     if val_manifest is None and test_manifest is None:
         return random_split(items, val_ratio, test_ratio, seed), reports
-    splits = {"train": items, "val": [], "test": []}
+    splits = {"train": items, "val": UtteranceIndex.of([]), "test": UtteranceIndex.of([])}
     for name, path in (("val", val_manifest), ("test", test_manifest)):
         if path is not None:
             # Evaluation splits keep long utterances: filtering them would flatter the scores.
@@ -48,13 +53,17 @@ def load_splits(
     return splits, reports
 
 
-def write_splits(splits: dict[str, list[Item]], folder: str | Path) -> None:
-    """Save each split as a manifest of its items, reusable as ``data.val_manifest`` etc."""
+def write_splits(splits: dict[str, UtteranceIndex], folder: str | Path) -> None:
+    """Save each split as a manifest of its items, reusable as ``data.val_manifest`` etc. (paths absolute, each
+    folder resolved once: a million utterances are a few thousand folders)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    resolve = functools.lru_cache(maxsize=None)(os.path.realpath)
     for name, items in splits.items():
+        columns = (items.column("id"), items.column("sentence"), items.column("path"), items.durations.tolist())
         with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
-            for item in items:
-                record = {"id": item.id, "sentence": item.sentence, "file": str(Path(item.path).resolve())}
-                record["duration"] = item.duration
+            for uid, sentence, path, duration in zip(*columns, strict=True):
+                parent, file = os.path.split(path)
+                record = {"id": uid, "sentence": sentence, "file": os.path.join(resolve(parent), file)}
+                record["duration"] = duration
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -58,16 +58,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
         run.write_json("vocab_coverage.json", coverage)
         write_splits(splits, run.split)
         run.write_json("validation.json", [r.to_dict() for r in reports])
-    module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, [i.text for i in splits["train"]]))
-    datamodule = instantiate(
-        cfg.data.loader,
-        _partial_=True,  # the model's features go in after: instantiate would turn their dataclass into a config
+    module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, list(splits["train"].column("text"))))
+    # Only the loader's settings go through instantiate: the corpus (arrays) and the features (a dataclass) would
+    # be turned into config nodes, one per utterance.
+    datamodule = instantiate(cfg.data.loader, _partial_=True)(
         splits=splits,
         tokenizer=module.tokenizer,
         seed=cfg.seed,
         augmentation=instantiate(cfg.augment) if cfg.get("augment") else None,
         resume_changed_split=cfg.resume_changed_split,
-    )(features=module.features)
+        features=module.features,
+    )
     trainer = build_trainer(cfg)
     batch = cfg.data.loader.eval_batch_size or 1
     results = score_before(cfg, module, splits, run, batch) if run.is_writer else {}
@@ -148,7 +149,7 @@ def resumed_vocab(ckpt_path: str, splits: Splits, force: bool) -> dict[str, int]
 def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, float]:
     """The NLU step: train the joint model on the corpus's annotations, score the test split's frames from gold
     text and from the ASR's transcripts (``slu_scores.json``); nothing when the corpus has no SLU fields."""
-    examples = corpus_examples(cfg.data, {name: [i.id for i in items] for name, items in splits.items()})
+    examples = corpus_examples(cfg.data, {name: list(items.column("id")) for name, items in splits.items()})
     if examples is None or not examples["train"]:
         log.info("the corpus has no intents and entities: no NLU model trained")
         return {}

@@ -1,0 +1,36 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from vasr.data.index import Item, UtteranceIndex
+
+ITEMS = [
+    Item(f"u{i}", text, f"/audio/{i}.wav", 1.0 + i / 4, i + 1, text.upper(), "m.jsonl")
+    for i, text in enumerate(["bật đèn", "tắt quạt phòng ngủ", "", "mở rèm"])
+]
+
+
+def test_items_come_back_as_they_went_in():
+    index = UtteranceIndex.of(ITEMS)
+    assert list(index) == ITEMS and len(index) == 4 and index[-1] == ITEMS[-1]
+    assert list(index.column("text")) == [item.text for item in ITEMS]
+    assert index.durations.tolist() == [item.duration for item in ITEMS]
+    with pytest.raises(IndexError):
+        index[4]
+
+
+def test_take_by_positions_mask_and_slice():
+    index = UtteranceIndex.of(ITEMS)
+    assert list(index.take(np.array([3, 1]))) == [ITEMS[3], ITEMS[1]]
+    assert list(index.take(np.array([True, False, True, False]))) == [ITEMS[0], ITEMS[2]]
+    assert list(index[1:3]) == ITEMS[1:3] and list(index.take(np.array([], dtype=int))) == []
+
+
+def test_held_in_a_few_objects_whatever_its_size():
+    """Workers inherit the index: its size in objects must not grow with the corpus (pytorch/pytorch#13246)."""
+    many = UtteranceIndex.of(ITEMS * 1000)
+    assert len(many) == 4000 and many[3999] == ITEMS[3]
+    assert pickle.loads(pickle.dumps(many))[2001] == ITEMS[1]
+    held = [many.durations, many.lines, *many.columns.values()]
+    assert all(isinstance(column.blob, bytes) for column in many.columns.values()) and len(held) == 7

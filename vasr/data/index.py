@@ -1,0 +1,154 @@
+"""The utterances of a split held as a few arrays, not a list of Python objects.
+
+A million :class:`Item` s cost over a gigabyte, and every DataLoader worker inherits them: touching an object
+writes its reference count, so each worker's copy of the parent's pages grows private over an epoch
+(pytorch/pytorch#13246). Here each text column is one UTF-8 blob with an offsets array, durations and line
+numbers are numpy arrays, and an :class:`Item` is made only when one is asked for.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import overload
+
+import numpy as np
+
+COLUMNS = ("id", "text", "path", "sentence", "manifest")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One usable utterance: normalised transcript, audio path and header duration."""
+
+    id: str
+    text: str
+    path: str
+    duration: float
+    line: int
+    sentence: str = ""
+    manifest: str = ""
+
+    @property
+    def where(self) -> str:
+        """``manifest:line``, how errors name this utterance."""
+        return f"{self.manifest}:{self.line}"
+
+
+class ColumnBuilder:
+    """Strings appended to one growing UTF-8 blob; offsets say where each ends."""
+
+    def __init__(self) -> None:
+        self.blob = bytearray()
+        self.ends = array("q")
+
+    def append(self, value: str) -> None:
+        self.blob += value.encode("utf-8")
+        self.ends.append(len(self.blob))
+
+    def build(self) -> StringColumn:
+        return StringColumn(bytes(self.blob), np.concatenate([[0], np.frombuffer(self.ends, dtype=np.int64)]))
+
+
+class StringColumn:
+    """Strings as one UTF-8 blob and ``len + 1`` offsets: two objects however many strings."""
+
+    def __init__(self, blob: bytes, offsets: np.ndarray) -> None:
+        self.blob = blob
+        self.offsets = offsets.astype(np.int64, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self.blob[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
+
+    def lengths(self) -> np.ndarray:
+        """Each string's length in UTF-8 bytes."""
+        return np.diff(self.offsets)
+
+    def take(self, rows: np.ndarray) -> StringColumn:
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        view = memoryview(self.blob)
+        blob = b"".join(view[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
+        return StringColumn(blob, np.concatenate([[0], np.cumsum(ends - starts)]))
+
+
+class IndexBuilder:
+    """Items appended one at a time (validation's output) into the columns of an :class:`UtteranceIndex`."""
+
+    def __init__(self) -> None:
+        self.columns = {name: ColumnBuilder() for name in COLUMNS}
+        self.durations = array("d")
+        self.lines = array("q")
+
+    def __len__(self) -> int:
+        return len(self.durations)
+
+    def append(self, item: Item) -> None:
+        for name in COLUMNS:
+            self.columns[name].append(getattr(item, name))
+        self.durations.append(item.duration)
+        self.lines.append(item.line)
+
+    def build(self) -> UtteranceIndex:
+        return UtteranceIndex(
+            {name: column.build() for name, column in self.columns.items()},
+            np.frombuffer(self.durations, dtype=np.float64).copy(),
+            np.frombuffer(self.lines, dtype=np.int64).copy(),
+        )
+
+
+class UtteranceIndex(Sequence[Item]):
+    """A split's utterances (a ``Sequence[Item]``): what the sampler, dataset and splits hold instead of a list."""
+
+    def __init__(self, columns: dict[str, StringColumn], durations: np.ndarray, lines: np.ndarray) -> None:
+        self.columns = columns
+        self.durations = durations
+        self.lines = lines
+
+    @classmethod
+    def of(cls, items: Iterable[Item]) -> UtteranceIndex:
+        """``items`` as an index (an index as it is), for callers that hold a list."""
+        if isinstance(items, UtteranceIndex):
+            return items
+        builder = IndexBuilder()
+        for item in items:
+            builder.append(item)
+        return builder.build()
+
+    def __len__(self) -> int:
+        return len(self.durations)
+
+    @overload
+    def __getitem__(self, i: int) -> Item: ...
+    @overload
+    def __getitem__(self, i: slice) -> UtteranceIndex: ...
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.take(np.arange(len(self))[i])
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"utterance {i} of {len(self)}")
+        i = int(i) % len(self)
+        strings = {name: column[i] for name, column in self.columns.items()}
+        return Item(duration=float(self.durations[i]), line=int(self.lines[i]), **strings)
+
+    def __iter__(self) -> Iterator[Item]:
+        return (self[i] for i in range(len(self)))
+
+    def column(self, name: str) -> Iterator[str]:
+        """One string column (``id``, ``text``, ``path`` …) without making Items."""
+        strings = self.columns[name]
+        return (strings[i] for i in range(len(strings)))
+
+    def take(self, rows: np.ndarray) -> UtteranceIndex:
+        """The utterances at ``rows`` (positions, or a boolean mask), in that order."""
+        rows = np.asarray(rows)
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64)
+        return UtteranceIndex(
+            {name: column.take(rows) for name, column in self.columns.items()}, self.durations[rows], self.lines[rows]
+        )
+
+    def __repr__(self) -> str:
+        return f"UtteranceIndex({len(self)} utterances, {self.durations.sum() / 3600:.2f} h)"
