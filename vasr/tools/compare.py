@@ -100,7 +100,7 @@ def _cell(value) -> str:
     if isinstance(value, float):  # small learning rates in significant figures, not rounded to 0.0001
         return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2g}"
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"  # parameter counts
+        return f"{value:,}"  # parameter counts, warm-up steps
     return "" if value is None else str(value)
 
 
