@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.batch_recorder import trained_batches
 from tests.conftest import ROOT
 from tests.e2e.test_distributed import RESUMABLE
 from tests.e2e.test_train import clean_env, corpus_args, run
@@ -44,6 +45,8 @@ def ddp_args(family: str, corpus: Path, tmp_path: Path) -> list[str]:
         f"trainer.max_steps={STEPS}",
         "trainer.log_every_n_steps=1",
         "callbacks.last_checkpoint.every_n_steps=1",
+        "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
+        "+callbacks.record.path=${paths.output_dir}/batches.jsonl",
     ]
 
 
@@ -91,6 +94,8 @@ def test_killed_under_ddp_then_resumed_ends_as_the_uninterrupted_run(family, cor
     assert saved["global_step"] == KILLED_AT
     resumed = run("train.py", *args, "run_name=killed", "ckpt_path=last", timeout=600)
     assert "Restoring states from the checkpoint" in resumed.stdout + resumed.stderr
+    for rank in (0, 1):  # each rank trains the batches it trained in the uninterrupted run
+        assert trained_batches(killed / "batches.jsonl", rank) == trained_batches(whole / "batches.jsonl", rank)
     expected, got = weights(whole), weights(killed)
     assert expected.keys() == got.keys() and (family != "LoRA" or any("lora_B" in key for key in got))
     assert [key for key in expected if not torch.equal(expected[key], got[key])] == []

@@ -26,6 +26,7 @@ from vasr.model.lora import peft_settings
 
 log = logging.getLogger("vasr")
 
+DROPOUT_STREAM = 1  # in the seed of each batch's draws: not the stream LayerDrop draws from (seed, step, batch)
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 
@@ -230,7 +231,7 @@ class CTCModule(L.LightningModule):
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
         """Dropout's and SpecAugment's draws made from (seed, step, batch): no checkpoint (vasr's or Lightning's)
         holds the processes' random streams, so this is how a resumed run draws what the uninterrupted one did."""
-        seed = hash((self.hparams.seed, self.global_step, batch_idx)) & 0x7FFF_FFFF
+        seed = hash((self.hparams.seed, self.global_step, batch_idx, DROPOUT_STREAM)) & 0x7FFF_FFFF
         torch.manual_seed(seed)
         np.random.seed(seed)  # transformers draws SpecAugment's masks from numpy's global stream
 
