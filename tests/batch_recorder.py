@@ -14,7 +14,8 @@ class RecordBatches(L.Callback):
         self.path = Path(path)
 
     def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: dict, batch_idx: int) -> None:
-        audio = hashlib.sha1(batch["input_values"].cpu().numpy().tobytes()).hexdigest()
+        inputs = batch["input_values"] if "input_values" in batch else batch["input_features"]  # the family's
+        audio = hashlib.sha1(inputs.cpu().numpy().tobytes()).hexdigest()
         row = {"step": trainer.global_step, "rank": trainer.global_rank, "ids": batch["ids"], "audio": audio}
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")

@@ -175,3 +175,16 @@ def test_len_before_each_pass_is_the_batches_that_pass_serves_when_counts_vary()
         assert served == announced
         counts.append(served)
     assert len(set(counts)) > 1  # the counts do vary: the case a fixed length would get wrong
+
+
+def test_resumed_on_as_many_ranks_each_rank_trains_what_it_would_have_uneven_epoch_included():
+    durations = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5]  # 3 batches of 2: the epoch's first is repeated to even 2 ranks out
+    whole = [list(BucketBatchSampler(durations, batch_size=2, seed=4, rank=r, world_size=2)) for r in range(2)]
+    ranks = [BucketBatchSampler(durations, batch_size=2, seed=4, rank=r, world_size=2) for r in range(2)]
+    for sampler in ranks:
+        next(iter(sampler))
+        sampler.mark_trained()
+    resumed = [BucketBatchSampler(durations, batch_size=2, seed=4, rank=r, world_size=2) for r in range(2)]
+    for sampler in resumed:
+        sampler.load_state_dict(ranks[0].state_dict())
+    assert [list(sampler) for sampler in resumed] == [batches[1:] for batches in whole]

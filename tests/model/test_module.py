@@ -1,4 +1,5 @@
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -144,3 +145,19 @@ def test_fused_adamw_gradients_are_clipped_under_mixed_precision(corpus, tmp_pat
         norms[clip] = [norm / (scaler.get_scale() if scaler else 1.0) for norm in optimizers[0].norms]
     assert len(norms[0.01]) == 3 and min(norms[None]) > 0.1  # unclipped, the gradients are far larger
     assert max(norms[0.01]) <= 0.01 * 1.001
+
+
+def test_a_training_batch_draws_dropout_and_masks_from_seed_and_step_alone(corpus, tmp_path):
+    """What makes a resumed run's dropout and SpecAugment masks those of the run that was never interrupted:
+    the draws do not depend on what the process drew before."""
+    module, _ = make(corpus, tmp_path)
+
+    def draws(batch_idx: int) -> tuple[torch.Tensor, np.ndarray]:
+        module.on_train_batch_start({}, batch_idx)
+        return torch.rand(4), np.random.rand(2)
+
+    first = draws(0)
+    torch.rand(100), np.random.rand(100)  # a resumed process has drawn other things before
+    again = draws(0)
+    assert torch.equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    assert not torch.equal(draws(1)[0], first[0])

@@ -37,3 +37,35 @@ def test_each_run_is_listed_as_it_ended(tmp_path):
     assert rows["3-raised"]["model.optimizer.lr"] == 4e-4  # the setting that differs between the runs
     table = (tmp_path / "comparison.md").read_text(encoding="utf-8")
     assert "| 2-nan | 0.0003 |" in table and "failed: val/wer is nan" in table
+
+
+def test_runs_of_different_encoders_show_family_parameters_and_peak_memory_first(tmp_path):
+    facts = {"val/wer": 0.5, "steps": 4.0, "skipped_batches": 0, "peak_ram_mb": 812.25}
+    run_folder(
+        tmp_path,
+        "0-w2v_bert",
+        5e-5,
+        facts | {"family": "wav2vec2-bert", "parameters": 1234567, "trained_parameters": 1234567},
+    )
+    run_folder(
+        tmp_path,
+        "1-mms",
+        1e-3,
+        facts | {"family": "wav2vec2", "parameters": 2000000, "trained_parameters": 2500, "val/wer": 0.75},
+    )
+    rows = {row["run"]: row for row in write_comparison(tmp_path)}
+    assert rows["0-w2v_bert"]["family"] == "wav2vec2-bert" and rows["1-mms"]["trained_parameters"] == 2500
+    header, _, first, second = (tmp_path / "comparison.md").read_text(encoding="utf-8").splitlines()
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns[:7] == [
+        "run",
+        "model.optimizer.lr",
+        "family",
+        "parameters",
+        "trained_parameters",
+        "peak_ram_mb",
+        "val/wer",
+    ]
+    assert "skipped_batches" not in columns
+    assert first.startswith("| 0-w2v_bert | 5e-05 | wav2vec2-bert | 1,234,567 | 1,234,567 | 812.2500 | 0.5000 |")
+    assert "| wav2vec2 | 2,000,000 | 2,500 |" in second

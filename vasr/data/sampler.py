@@ -190,10 +190,11 @@ class BucketBatchSampler(Sampler[list[int]]):
     def _pass(self, epoch: int, start: int) -> list[list[int]]:
         """What is left of ``epoch`` after ``start`` batches, evened out over the ranks (the few repeated
         batches are harmless: validation metrics are deduplicated by utterance id)."""
-        rest = self.epoch_batches(epoch)[start:]
-        if self.world_size > 1 and rest:
-            rest = rest + rest[: math.ceil(len(rest) / self.world_size) * self.world_size - len(rest)]
-        return rest
+        batches = self.epoch_batches(epoch)
+        if start % self.world_size == 0:  # the epoch's first batches again after its last, as an uninterrupted
+            batches = batches + batches[: -len(batches) % self.world_size]  # pass, and a resume on as many ranks
+        rest = batches[start:]
+        return rest + rest[: -len(rest) % self.world_size]  # resumed on another number of ranks: padded anew
 
     @property
     def _epoch_done(self) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import torch.distributed as dist
 from transformers import PreTrainedModel, Wav2Vec2CTCTokenizer
@@ -25,6 +26,7 @@ from vasr.model.lora import peft_settings
 
 log = logging.getLogger("vasr")
 
+DROPOUT_STREAM = 1  # in the seed of each batch's draws: not the stream LayerDrop draws from (seed, step, batch)
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 
@@ -225,6 +227,13 @@ class CTCModule(L.LightningModule):
             plugin.clip_grad_by_value(optimizer, limit)
         else:
             plugin.clip_grad_by_norm(optimizer, limit)
+
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        """Dropout's and SpecAugment's draws made from (seed, step, batch): no checkpoint (vasr's or Lightning's)
+        holds the processes' random streams, so this is how a resumed run draws what the uninterrupted one did."""
+        seed = hash((self.hparams.seed, self.global_step, batch_idx, DROPOUT_STREAM)) & 0x7FFF_FFFF
+        torch.manual_seed(seed)
+        np.random.seed(seed)  # transformers draws SpecAugment's masks from numpy's global stream
 
     def on_before_optimizer_step(self, optimizer) -> None:
         self.layerdrop.clear_unused_grads()

@@ -27,6 +27,7 @@ from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.model.module import CTCModule
 from vasr.recipe.evaluation import choose_export, score, score_test, tune_lm
+from vasr.recipe.memory import peaks, reset_peaks
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
 from vasr.recipe.run_folder import RunFolder, in_sweep, record_failure, unpin_run
@@ -42,6 +43,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     hands its result to the next, and the run's files are written here."""
     one_line_per_message()
     run = RunFolder.open(cfg)
+    reset_peaks()
     ckpt_path = run.resume_point(cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True)
     splits, reports = load_corpus(cfg.data, cfg.seed, run.is_writer)
@@ -217,6 +219,7 @@ def report(results: dict[str, float], module, trainer: L.Trainer, run: RunFolder
     if run.metrics_csv.exists():
         plot_curves(run.metrics_csv, run.root / "curves.png")
     results["skipped_batches"] = module.skipped_batches
+    results |= model_facts(module) | peaks()
     run.write_json("results.json", results)
     run.write_json("predictions_sample.json", module.last_predictions)
     for logger in trainer.loggers:
@@ -224,6 +227,16 @@ def report(results: dict[str, float], module, trainer: L.Trainer, run: RunFolder
             logger.experiment.summary.update({k: v for k, v in results.items() if isinstance(v, float)})
             logger.experiment.finish()
     print(summary(results, run, data_overrides(cfg)))
+
+
+def model_facts(module: CTCModule) -> dict[str, str | int]:
+    """What vasr-compare sets side by side across encoders: the family, its parameters and those trained."""
+    parameters = list(module.model.parameters())
+    return {
+        "family": module.family.model_type,
+        "parameters": sum(p.numel() for p in parameters),
+        "trained_parameters": sum(p.numel() for p in parameters if p.requires_grad),
+    }
 
 
 def data_overrides(cfg: DictConfig) -> list[str]:

@@ -3,7 +3,7 @@
 ``vasr-compare RUNS_OR_SWEEP_DIR [--out DIR]`` writes ``comparison.md``, ``comparison.csv`` and
 ``val_wer.png``: one row per run with every metric its ``results.json`` holds and every setting of its
 resolved config that differs between the runs (a sweep's varied keys whatever they are), failed runs
-included.
+included. Runs of different encoders show their family, parameters (all and trained) and peak memory first.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from vasr.recipe.run_folder import FAILED  # noqa: E402
 from vasr.recipe.sweep import PRUNED_AT  # noqa: E402
 
 FIRST = ("val/wer", "test/wer", "test/lm_wer", "test/cer", "test/lm_cer")  # the figures people look for first
+# What results.json says of the model and the run's footprint (vasr.recipe.training.model_facts, .memory.peaks).
+FACTS = ("family", "parameters", "trained_parameters", "peak_ram_mb", "peak_gpu_mb")
 PER_RUN = ("run_name", "paths.", "hydra.", "callbacks.", "logger.")  # differ by construction: not settings
 
 
@@ -47,7 +49,8 @@ def summarise(folder: Path) -> tuple[dict, dict]:
     row: dict = {"run": folder.name, "status": "unfinished"}
     results = folder / "results.json"
     if results.exists():
-        numbers = {k: v for k, v in json.loads(results.read_text(encoding="utf-8")).items() if isinstance(v, float)}
+        written = json.loads(results.read_text(encoding="utf-8"))
+        numbers = {k: v for k, v in written.items() if isinstance(v, float) or k in FACTS}
         row |= numbers
         row["status"] = f"pruned at step {numbers[PRUNED_AT]:.0f}" if PRUNED_AT in numbers else "done"
     if (failure := folder / FAILED).exists():
@@ -68,7 +71,7 @@ def write_comparison(root: str | Path, out: str | Path | None = None) -> list[di
     varying = [k for k in keys if len({str(settings.get(k)) for settings, _ in summaries}) > 1] or ["model.name"]
     rows = [row | {k: settings.get(k) for k in varying} for settings, row in summaries]
     metrics = sorted({k for row in rows for k in row if "/" in k or k.endswith("_seconds")} - set(FIRST) - set(varying))
-    present = [k for k in FIRST if any(k in row for row in rows)]
+    present = [k for k in (*FACTS, *FIRST) if k not in varying and any(k in row for row in rows)]
     columns = ["run", *varying, *present, *metrics, "status"]
     rows.sort(key=lambda r: (r.get("val/wer") is None, r.get("val/wer") or 0.0))
     with (out / "comparison.csv").open("w", newline="", encoding="utf-8") as handle:
@@ -94,7 +97,11 @@ def write_comparison(root: str | Path, out: str | Path | None = None) -> list[di
 
 
 def _cell(value) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else "" if value is None else str(value)
+    if isinstance(value, float):  # small learning rates in significant figures, not rounded to 0.0001
+        return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"  # parameter counts, warm-up steps
+    return "" if value is None else str(value)
 
 
 def main(argv: list[str] | None = None) -> None:
