@@ -7,6 +7,7 @@ from transformers import (
     Wav2Vec2BertConfig,
     Wav2Vec2ForCTC,
     WavLMConfig,
+    WavLMForCTC,
     WhisperConfig,
 )
 
@@ -38,10 +39,21 @@ def lora_module(vocab, **options):
 def test_targets_come_from_the_family_and_an_unknown_family_is_refused():
     with pytest.raises(UnsupportedCheckpoint, match="wav2vec2-bert"):
         target_modules(WhisperConfig())
-    assert target_modules(WavLMConfig(), feed_forward=True) == [
+    assert target_modules(HubertConfig(), feed_forward=True) == [
         *("q_proj", "k_proj", "v_proj", "out_proj"),
         *("intermediate_dense", "output_dense"),
     ]
+
+
+def test_wavlm_lora_targets_modules_that_run_and_every_lora_weight_gets_a_gradient():
+    with pytest.raises(ValueError, match="feed_forward=true"):
+        target_modules(WavLMConfig())
+    vocab = build_vocab("corpus", ["ab c"])
+    config = WavLMConfig(**MICRO_ARCHITECTURE, vocab_size=len(vocab), pad_token_id=vocab[PAD])
+    model = with_peft(WavLMForCTC(config), {**LORA, "feed_forward": True})
+    model(torch.randn(1, 4000)).logits.sum().backward()
+    lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
+    assert lora_b and all(p.grad is not None for p in lora_b)
     assert target_modules(Wav2Vec2BertConfig()) == ["linear_q", "linear_k", "linear_v", "linear_out"]
 
 

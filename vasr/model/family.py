@@ -159,7 +159,11 @@ class Family:
 
     @property
     def attention_modules(self) -> tuple[str, ...]:
-        """PEFT target module names of each layer's self-attention."""
+        """PEFT target module names of each layer's self-attention; none for WavLM, whose attention hands the
+        projections' weights to ``F.multi_head_attention_forward`` instead of calling the modules, so LoRA on them
+        would never run."""
+        if self.model_type == "wavlm":
+            return ()
         return ATTENTION.get(self.model_type, WAVEFORM_ATTENTION)
 
     @property

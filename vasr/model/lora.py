@@ -31,6 +31,11 @@ def target_modules(config: PretrainedConfig, feed_forward: bool = False) -> list
     """The module names LoRA adapts in a family (its :class:`~vasr.model.family.Family` knows them): its attention
     projections, and its feed-forward ones if asked. A family vasr does not know is refused there."""
     family = family_of(config)
+    if not family.attention_modules and not feed_forward:
+        raise ValueError(
+            f"LoRA on {family.model_type}'s attention would train nothing (its attention does not call the projection "
+            "modules): set model.peft.feed_forward=true, or name modules with model.peft.target_modules=[...]"
+        )
     return [*family.attention_modules, *(family.feed_forward_modules if feed_forward else ())]
 
 
