@@ -10,22 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from families import LARGE as FAMILIES_LARGE
+from families import LORA
 from transformers import Wav2Vec2BertConfig, Wav2Vec2BertForCTC, Wav2Vec2Config, Wav2Vec2ForCTC
 
 from vasr.model.adapters import adapter_only
 from vasr.model.lora import with_peft
 
-LORA = {"method": "lora", "rank": 16, "alpha": 32, "dropout": 0.05}  # conf/peft/lora.yaml
 VOCAB = 110  # about a Vietnamese character vocabulary's size
-LARGE = {  # wav2vec 2.0 large / XLS-R 300M
-    "hidden_size": 1024,
-    "num_hidden_layers": 24,
-    "num_attention_heads": 16,
-    "intermediate_size": 4096,
-    "do_stable_layer_norm": True,
-    "feat_extract_norm": "layer",
-    "vocab_size": VOCAB,
-}
+LARGE = {**FAMILIES_LARGE, "vocab_size": VOCAB}  # wav2vec 2.0 large / XLS-R 300M
 MMS_1B = {**LARGE, "hidden_size": 1280, "num_hidden_layers": 48, "intermediate_size": 5120, "adapter_attn_dim": 16}
 
 
