@@ -46,7 +46,8 @@ def test_a_sweep_transcription_and_export_print_no_library_noise(corpus, tmp_pat
     lines = Counter(re.sub(r"^\[[^]]*\]", "", line) for line in output.splitlines() if line.startswith("[20"))
     available = "[lightning.pytorch.utilities.rank_zero][INFO] - GPU available: "  # True or False: any machine
     assert sum(count for line, count in lines.items() if line.startswith(available)) == 2 * 2  # 2 fits, once each
-    assert output.count("no validation ran") == 2  # said once a job
+    assert output.count("no validation ran (the run is shorter") == 2  # explained once a job
+    assert output.count("(the last checkpoint: no validation ran)") == 2  # and the summary names what was exported
     export = next(sweep.glob("0-*/export"))
     wav = next((corpus / "audio").glob("*.wav"))
     transcribed = finish(launch([sys.executable, "-m", "vasr.infer.transcribe", str(export), str(wav)]))
