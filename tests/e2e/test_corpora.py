@@ -1,6 +1,8 @@
-"""train.py on a public corpus's layout prepared by ``vasr-prepare`` and on a NeMo manifest read as it is."""
+"""train.py on a public corpus's layout prepared by ``vasr-prepare``, on a NeMo manifest read as it is, and on a
+weighted mix of two corpora scored per test set."""
 
 import json
+import math
 import sys
 
 import pytest
@@ -8,6 +10,7 @@ import soundfile as sf
 
 from tests.e2e.test_train import finish, launch, run
 from tests.prepare.test_vivos import vivos
+from vasr.prepare import prepare
 
 pytestmark = pytest.mark.slow
 QUICK = ["model=micro", "logger=csv", "decode=greedy", "~nlu", "trainer.max_steps=4", "data.loader.max_seconds=20"]
@@ -32,9 +35,14 @@ def train_on(manifest, runs, name: str) -> dict:
     return json.loads((folder / "results.json").read_text()) | {"validation": validation}
 
 
-def test_a_prepared_vivos_folder_and_a_nemo_manifest_train(corpus, tmp_path):
+def demo_utterances(corpus) -> list[dict]:
+    """The demo corpus's lines, each with its WAV's path (what the corpus layouts are made of)."""
     utterances = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
-    utterances = [u | {"wav": corpus / "audio" / u["file"]} for u in utterances]
+    return [u | {"wav": corpus / "audio" / u["file"]} for u in utterances]
+
+
+def test_a_prepared_vivos_folder_and_a_nemo_manifest_train(corpus, tmp_path):
+    utterances = demo_utterances(corpus)
     src = vivos(tmp_path, utterances, sizes=(16, 8))
     finish(launch([sys.executable, "-m", "vasr.prepare", "vivos", str(src), str(tmp_path / "vivos")]))
     trained = train_on(tmp_path / "vivos" / "train.jsonl", tmp_path / "runs", "vivos")
@@ -49,3 +57,28 @@ def test_a_prepared_vivos_folder_and_a_nemo_manifest_train(corpus, tmp_path):
     nemo.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
     trained = train_on(nemo, tmp_path / "runs", "nemo")
     assert "test/wer" in trained and trained["validation"][0]["kept"] == 24
+
+
+def test_a_mix_of_two_corpora_reports_a_wer_per_test_set(corpus, tmp_path):
+    prepare("vivos", vivos(tmp_path, demo_utterances(corpus), sizes=(12, 6)), tmp_path / "vivos")
+    demo = f"{{manifest: {corpus / 'manifest.jsonl'}, audio_dir: {corpus / 'audio'}, weight: 0.5}}"
+    train, test = tmp_path / "vivos" / "train.jsonl", tmp_path / "vivos" / "test.jsonl"
+    vivos_corpus = f"{{manifest: {train}, val_manifest: {test}, test_manifest: {test}, weight: 2}}"
+    result = run(
+        "train.py",
+        *QUICK,
+        "data=corpora",
+        f"data.corpora={{demo: {demo}, vivos: {vivos_corpus}}}",
+        "data.val_ratio=0.25",
+        "data.test_ratio=0.25",
+        "trainer.val_check_interval=2",
+        f"paths.runs_dir={tmp_path / 'runs'}",
+        "run_name=mix",
+    )
+    results = json.loads((tmp_path / "runs" / "train" / "mix" / "results.json").read_text())
+    table = results["test_sets"]
+    assert {name: row["n_utterances"] for name, row in table.items()} == {"demo": 6, "vivos": 6}
+    assert all(math.isfinite(row["wer"]) and row["hours"] > 0 for row in table.values())
+    assert math.isfinite(results["val/demo/wer"]) and math.isfinite(results["val/vivos/wer"])
+    printed = result.stdout[result.stdout.index("results per test set:") :].splitlines()
+    assert [line.split()[0] for line in printed[2:4]] == ["demo", "vivos"]

@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.data.ctc_fit import check_ctc_fit
 from vasr.data.index import UtteranceIndex
-from vasr.data.manifest import VERIFY_SAMPLE, ValidationReport
+from vasr.data.manifest import VERIFY_SAMPLE, ValidationReport, read_manifest
+from vasr.data.mix import SEPARATOR
 from vasr.data.splits import load_splits
 from vasr.text.normalize import DEFAULT_DROP
 
@@ -41,8 +42,15 @@ def ensure_corpus(data: DictConfig, writer: bool, wait_seconds: float = 3600) ->
 
 def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Splits, list[ValidationReport]]:
     """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing, by the
-    ``writer`` process)."""
+    ``writer`` process); with ``data.corpora``, every corpus's splits as one (:func:`load_corpora`)."""
+    if data.get("corpora"):
+        return load_corpora(data, seed)
     ensure_corpus(data, writer)
+    return read_corpus(data, seed)
+
+
+def read_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
+    """One corpus's manifest(s) validated and split as ``data`` says."""
     return load_splits(
         data.manifest,
         data.audio_dir,
@@ -51,14 +59,81 @@ def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Split
         val_ratio=data.val_ratio,
         test_ratio=data.test_ratio,
         seed=seed,
-        numbers=data.numbers,
-        drop=DEFAULT_DROP if data.drop is None else data.drop,
-        skip_bad=data.skip_bad,
-        min_duration=data.min_duration,
-        max_duration=data.max_duration,
-        verify_durations=data.get("verify_durations", "sample"),
-        verify_sample=data.get("verify_sample", VERIFY_SAMPLE),
+        **read_options(data),
     )
+
+
+def read_options(data: DictConfig) -> dict:
+    """How ``data``'s manifests are read: text normalisation, duration limits, bad rows, duration checks."""
+    return {
+        "numbers": data.numbers,
+        "drop": DEFAULT_DROP if data.drop is None else data.drop,
+        "skip_bad": data.skip_bad,
+        "min_duration": data.min_duration,
+        "max_duration": data.max_duration,
+        "verify_durations": data.get("verify_durations", "sample"),
+        "verify_sample": data.get("verify_sample", VERIFY_SAMPLE),
+    }
+
+
+def load_test_sets(data: DictConfig) -> dict[str, UtteranceIndex]:
+    """``data.test_sets`` (name -> manifest, or name -> {manifest, audio_dir}), each read whole (long utterances
+    kept: dropping them would flatter the scores), ids prefixed with the set's name; empty when none is given."""
+    sets = {}
+    for name, given in (data.get("test_sets") or {}).items():
+        given = OmegaConf.create({"manifest": given}) if isinstance(given, str) else given
+        if SEPARATOR in name or not given.get("manifest") or set(given) - {"manifest", "audio_dir"}:
+            raise ValueError(f"data.test_sets.{name}: give a manifest path, or manifest and audio_dir; no '/' in names")
+        options = read_options(data) | {"min_duration": None, "max_duration": None}
+        items, report = read_manifest(given.manifest, given.get("audio_dir"), **options)
+        log.info("test set %s: %s", name, report.summary())
+        sets[name] = items.prefixed(f"{name}{SEPARATOR}")
+    return sets
+
+
+# What a corpus of ``data.corpora`` may set for itself; the rest of ``data`` (text normalisation, duration limits,
+# bad-row handling) applies to every corpus unless it sets its own.
+CORPUS_KEYS = ("manifest", "audio_dir", "val_manifest", "test_manifest", "val_ratio", "test_ratio", "weight")
+SHARED_KEYS = ("numbers", "drop", "skip_bad", "min_duration", "max_duration", "verify_durations", "verify_sample")
+
+
+def load_corpora(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
+    """Each corpus of ``data.corpora`` (name -> its settings) validated and split on its own, its ids prefixed with
+    its name (``vivos/ID``), and each split the corpora's together."""
+    parts: dict[str, Splits] = {}
+    reports: list[ValidationReport] = []
+    for name in data.corpora:
+        parts[name], found = read_corpus(corpus_settings(data, name), seed)
+        reports += found
+        log.info("corpus %s: %s", name, ", ".join(f"{split} {len(items)}" for split, items in parts[name].items()))
+    splits = {
+        split: UtteranceIndex.concat([part[split].prefixed(f"{name}{SEPARATOR}") for name, part in parts.items()])
+        for split in ("train", "val", "test")
+    }
+    return splits, reports
+
+
+def corpus_settings(data: DictConfig, name: str) -> DictConfig:
+    """The settings corpus ``name`` is read with: its own (``manifest`` at least), then ``data``'s shared ones."""
+    if not name or SEPARATOR in name:
+        raise ValueError(f"data.corpora: corpus name {name!r} must be non-empty and without {SEPARATOR!r}")
+    own = data.corpora[name]
+    own = OmegaConf.create({"manifest": own}) if isinstance(own, str) else own
+    unknown = sorted(set(own) - set(CORPUS_KEYS) - set(SHARED_KEYS))
+    if unknown or not own.get("manifest"):
+        raise ValueError(
+            f"data.corpora.{name}: give its manifest, and only {', '.join(CORPUS_KEYS + SHARED_KEYS)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    defaults = {"audio_dir": None, "val_manifest": None, "test_manifest": None}
+    defaults |= {key: data.get(key) for key in ("val_ratio", "test_ratio", *SHARED_KEYS) if key in data}
+    return OmegaConf.merge(defaults, own)
+
+
+def corpus_weights(data: DictConfig) -> dict[str, float]:
+    """Each corpus's weight in the training mix (1 unless it gives one); empty for a run on one corpus."""
+    corpora = data.get("corpora") or {}
+    return {name: 1.0 if isinstance(own, str) else float(own.get("weight", 1.0)) for name, own in corpora.items()}
 
 
 def finalize_corpus(

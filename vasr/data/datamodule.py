@@ -18,6 +18,7 @@ from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.features import AudioFeatures, Waveform
 from vasr.data.index import Item, UtteranceIndex
+from vasr.data.mix import CorpusMix
 from vasr.data.sampler import BucketBatchSampler
 
 log = logging.getLogger("vasr")
@@ -64,7 +65,8 @@ class SpeechDataModule(L.LightningDataModule):
     Training batches hold ``batch_size`` utterances or ``max_seconds`` of padded audio (give one).
     ``augmentation`` (``conf/augment``) transforms training audio only, in the loader workers.
     ``features`` (the model family's; None: standardised waveform) makes the model's input of the waveforms
-    there too, after augmentation.
+    there too, after augmentation. A ``mix`` (several corpora) decides which training utterances each epoch
+    draws (:mod:`vasr.data.mix`); validation and test take every utterance once, whatever their corpus.
 
     Its checkpointed state is the training sampler's (epoch and batches trained on), so a run
     restored mid-epoch trains on exactly the batches an uninterrupted run would have.
@@ -86,8 +88,15 @@ class SpeechDataModule(L.LightningDataModule):
         sortagrad_epochs: int = 0,
         augmentation: Augmentation | None = None,
         resume_changed_split: bool = False,
+        mix: CorpusMix | None = None,
     ) -> None:
         super().__init__()
+        self.mix = mix
+        if mix is not None:
+            shares = mix.shares(UtteranceIndex.of(splits["train"]).durations)
+            log.info(
+                "corpus mix, shares of an epoch's seconds: %s", ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
+            )
         self.resume_changed_split = resume_changed_split
         self.split_fingerprint = SplitFingerprint.of(splits.get("train", []))
         self.datasets = {
@@ -133,6 +142,7 @@ class SpeechDataModule(L.LightningDataModule):
                 world_size=world,
                 sortagrad_epochs=self.sortagrad_epochs,
                 epoch_speeds=self._epoch_speeds if self.augmentation is not None else None,
+                mix=self.mix,
             )
             if self._pending_state is not None:
                 self._train_sampler.load_state_dict(self._pending_state)
@@ -195,6 +205,7 @@ class SpeechDataModule(L.LightningDataModule):
         that place is kept in a split of another size."""
         self._pending_state = state_dict.get("train_sampler")
         if self.resume_changed_split and self._pending_state is not None:
-            self._pending_state = self._pending_state | {"utterances": len(self.datasets["train"])}
+            mix = self.mix.settings if self.mix is not None else None
+            self._pending_state = self._pending_state | {"utterances": len(self.datasets["train"]), "mix": mix}
         if self._train_sampler is not None and self._pending_state is not None:
             self._train_sampler.load_state_dict(self._pending_state)

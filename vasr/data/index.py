@@ -150,5 +150,29 @@ class UtteranceIndex(Sequence[Item]):
             {name: column.take(rows) for name, column in self.columns.items()}, self.durations[rows], self.lines[rows]
         )
 
+    @classmethod
+    def concat(cls, parts: Sequence[UtteranceIndex]) -> UtteranceIndex:
+        """``parts`` one after another in one index (several corpora's splits as one split)."""
+        if not parts:
+            return cls.of([])
+        columns = {}
+        for name in COLUMNS:
+            strings = [part.columns[name] for part in parts]
+            pieces = [s.blob[s.offsets[0] : s.offsets[-1]] for s in strings]
+            bases = np.cumsum([0] + [len(piece) for piece in pieces])
+            ends = [s.offsets[1:] - s.offsets[0] + base for s, base in zip(strings, bases[:-1].tolist(), strict=True)]
+            columns[name] = StringColumn(b"".join(pieces), np.concatenate([[0], *ends]))
+        durations = np.concatenate([part.durations for part in parts])
+        return cls(columns, durations, np.concatenate([part.lines for part in parts]))
+
+    def prefixed(self, prefix: str) -> UtteranceIndex:
+        """The same utterances with ``prefix`` before each id: ids of several corpora kept apart."""
+        ids, head = self.columns["id"], prefix.encode("utf-8")
+        view = memoryview(ids.blob)
+        starts, ends = ids.offsets[:-1].tolist(), ids.offsets[1:].tolist()
+        blob = b"".join(head + view[s:e] for s, e in zip(starts, ends, strict=True))
+        offsets = np.concatenate([[0], np.cumsum(ids.lengths() + len(head))])
+        return UtteranceIndex(self.columns | {"id": StringColumn(blob, offsets)}, self.durations, self.lines)
+
     def __repr__(self) -> str:
         return f"UtteranceIndex({len(self)} utterances, {self.durations.sum() / 3600:.2f} h)"

@@ -20,6 +20,7 @@ import numpy as np
 from torch.utils.data import Sampler
 
 from vasr.augment.pipeline import SampleKey
+from vasr.data.mix import CorpusMix
 
 log = logging.getLogger("vasr")
 
@@ -82,6 +83,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     With ``epoch_speeds`` (the augmentation's speed factors of an epoch's utterances) it buckets each
     utterance by its perturbed duration and yields :class:`SampleKey` s, which tell the dataset the
     epoch and speed to augment with; the seconds budget and the few shapes then hold for what is trained on.
+
+    With a ``mix`` (several corpora) an epoch batches the utterances the mix draws for it, from the seed and the
+    epoch alone, so the state above still says exactly where a restored run continues.
     """
 
     def __init__(
@@ -96,8 +100,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         world_size: int = 1,
         sortagrad_epochs: int = 0,
         epoch_speeds: Callable[[int], Sequence[float]] | None = None,
+        mix: CorpusMix | None = None,
     ) -> None:
         self.durations = np.asarray(durations, dtype=np.float64)
+        self.mix = mix
         self.epoch_speeds = epoch_speeds
         self.batch_size = batch_size
         self.max_seconds = max_seconds
@@ -140,6 +146,7 @@ class BucketBatchSampler(Sampler[list[int]]):
             "seed": self.seed,
             "sortagrad_epochs": self.sortagrad_epochs,
             "speed_perturbation": self.epoch_speeds is not None,
+            "mix": self.mix.settings if self.mix is not None else None,
         }
 
     def state_dict(self) -> dict:
@@ -181,7 +188,11 @@ class BucketBatchSampler(Sampler[list[int]]):
         rng = random.Random(self.seed * 100_003 + epoch) if self.shuffle else None
         speeds = self.epoch_speeds(epoch) if self.epoch_speeds else np.ones(len(self.durations))
         durations = self.durations / np.asarray(speeds, dtype=np.float64)
+        drawn = self.mix.draw(self.seed, epoch) if self.mix is not None else None
+        durations = durations if drawn is None else durations[drawn]
         batches = make_batches(durations, self.batch_size, self.max_seconds, self.pad_to, rng)
+        if drawn is not None:  # positions in the draw -> utterances
+            batches = [drawn[batch].tolist() for batch in batches]
         if rng is not None and epoch >= self.sortagrad_epochs:
             rng.shuffle(batches)
         self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, speeds)}

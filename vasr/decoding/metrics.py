@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import jiwer
 
@@ -15,3 +15,12 @@ def error_rates(rows: Iterable[tuple[str, str, str]]) -> dict[str, float]:
     refs = [ref for ref, _ in unique.values()]
     hyps = [hyp for _, hyp in unique.values()]
     return {"wer": jiwer.wer(refs, hyps), "cer": jiwer.cer(refs, hyps), "utterances": len(unique)}
+
+
+def rates_by_group(rows: Iterable[tuple[str, str, str]], groups: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """:func:`error_rates` per group (a test set, a corpus) of the rows whose id ``groups`` names, groups sorted."""
+    grouped: dict[str, list[tuple[str, str, str]]] = {}
+    for row in rows:
+        if row[0] in groups:
+            grouped.setdefault(groups[row[0]], []).append(row)
+    return {name: error_rates(grouped[name]) for name in sorted(grouped)}

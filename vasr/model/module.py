@@ -17,7 +17,7 @@ from transformers.feature_extraction_utils import FeatureExtractionMixin
 from vasr.audio import SAMPLE_RATE
 from vasr.data.features import AudioFeatures
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs
-from vasr.decoding.metrics import error_rates
+from vasr.decoding.metrics import error_rates, rates_by_group
 from vasr.model.adapters import adapter_language
 from vasr.model.family import family_of
 from vasr.model.freezing import HeadOnly
@@ -83,6 +83,12 @@ class CTCModule(L.LightningModule):
         self._blank_frames = torch.zeros(2)  # (blank frames, frames) of this rank's evaluation so far
         self.kept_head_rows: int | None = None  # vocabulary tokens whose CTC head rows came from the pretrained head
         self.last_predictions: list[tuple[str, str, str]] = []
+        self.groups: dict[str, str] = {}  # utterance id -> its corpus: validation scores each corpus too
+
+    def score_groups(self, groups: dict[str, str]) -> None:
+        """Validation logs ``val/<group>/wer`` (and cer, lm_wer, lm_cer) per group of utterance ids from now on,
+        beside the overall ``val/wer`` (several corpora: one group each)."""
+        self.groups = groups
 
     def change_decoding(self, decoding: CTCDecoding) -> None:
         """Validation and test decode with ``decoding`` from now on (e.g. once an n-gram is built)."""
@@ -176,10 +182,16 @@ class CTCModule(L.LightningModule):
         self.log(f"{stage}/blank_frames", blanks / max(frames, 1))  # shares the blank-plateau diagnosis reads
         hypotheses = {row[0]: row[2] for row in rows}
         self.log(f"{stage}/empty_hypotheses", sum(not h.strip() for h in hypotheses.values()) / max(len(hypotheses), 1))
+        scored = {"": rows}
         if self.decoding.beam is not None and stage == "val":
-            lm_rates = error_rates(self._gather(self._lm_rows))
+            scored["lm_"] = self._gather(self._lm_rows)
+            lm_rates = error_rates(scored["lm_"])
             self.log(f"{stage}/lm_wer", lm_rates["wer"], prog_bar=True)
             self.log(f"{stage}/lm_cer", lm_rates["cer"])
+        for prefix, scored_rows in scored.items():
+            for group, found in rates_by_group(scored_rows, self.groups).items():
+                self.log(f"{stage}/{group}/{prefix}wer", found["wer"])
+                self.log(f"{stage}/{group}/{prefix}cer", found["cer"])
         self.last_predictions = sorted(set(rows))[: self.hparams.sample_predictions]
         self._rows, self._lm_rows, self._blank_frames = [], [], torch.zeros(2)
         if self.trainer.is_global_zero and not self.trainer.sanity_checking:

@@ -6,19 +6,21 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jiwer
 from omegaconf import DictConfig
 from transformers import PreTrainedModel
 
-from vasr.data.corpus import load_corpus
+from vasr.data.corpus import load_corpus, load_test_sets
 from vasr.data.features import AudioFeatures
+from vasr.data.index import UtteranceIndex
 from vasr.data.manifest import Item
+from vasr.data.mix import groups_of
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding
-from vasr.decoding.metrics import error_rates
+from vasr.decoding.metrics import error_rates, rates_by_group
 from vasr.decoding.tune import tune
 from vasr.infer.posteriors import posteriors
 from vasr.model.export import load_features, load_for_inference, model_folder
@@ -69,6 +71,21 @@ def score(
     """WER/CER of ``items``, greedy and (when ``decoding`` has an n-gram) with it, from one pass of the model on
     ``device`` over inputs ``features`` make (the model's own extractor's: the input it was trained on; None: its
     family's default); one line per utterance in ``predictions``; the real-time factor of the network's pass."""
+    return score_sets(model, decoding, items, batch_size, predictions, device, features)[0]
+
+
+def score_sets(
+    model: PreTrainedModel,
+    decoding: CTCDecoding,
+    items: Sequence[Item],
+    batch_size: int,
+    predictions: Path | None = None,
+    device: str = "auto",
+    features: AudioFeatures | None = None,
+    groups: Mapping[str, str] | None = None,
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """:func:`score`, and from the same pass one row per test set (``groups``: utterance id -> its set) with its
+    WER/CER both ways, utterances and hours: the papers' table over several test sets."""
     log_probs, seconds = posteriors(model, decoding.tokenizer, items, batch_size, device, features)
     hypotheses = {"greedy": decoding.greedy(log_probs)}
     if (with_lm := decoding.with_lm(log_probs)) is not None:
@@ -76,12 +93,34 @@ def score(
     if predictions is not None:
         write_predictions(predictions, items, hypotheses)
     rates: dict[str, float] = {}
+    table: dict[str, dict[str, float]] = {}
     for name, hyps in hypotheses.items():
         prefix = "" if name == "greedy" else f"{name}_"
-        found = error_rates((item.id, item.text, hyp) for item, hyp in zip(items, hyps, strict=True))
+        rows = [(item.id, item.text, hyp) for item, hyp in zip(items, hyps, strict=True)]
+        found = error_rates(rows)
         rates |= {f"{prefix}wer": found["wer"], f"{prefix}cer": found["cer"]}
+        for group, part in rates_by_group(rows, groups or {}).items():
+            table.setdefault(group, {}).update({f"{prefix}wer": part["wer"], f"{prefix}cer": part["cer"]})
+    for item in items:
+        if groups and item.id in groups:
+            row = table[groups[item.id]]
+            row["n_utterances"] = row.get("n_utterances", 0) + 1
+            row["hours"] = row.get("hours", 0.0) + item.duration / 3600
     audio = sum(item.duration for item in items)
-    return rates | {"audio_seconds": audio, "wall_seconds": seconds, "real_time_factor": seconds / max(audio, 1e-9)}
+    timing = {"audio_seconds": audio, "wall_seconds": seconds, "real_time_factor": seconds / max(audio, 1e-9)}
+    return rates | timing, table
+
+
+def table_lines(table: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """A results table per test set as printed: one row per set, WER and CER greedy and (when scored) with the LM."""
+    columns = [("wer", "WER"), ("cer", "CER"), ("lm_wer", "LM WER"), ("lm_cer", "LM CER")]
+    columns = [(key, title) for key, title in columns if any(key in row for row in table.values())]
+    width = max([8, *(len(name) for name in table)])
+    lines = [f"{'test set':<{width}} {'utts':>6} {'hours':>7} " + " ".join(f"{t:>8}" for _, t in columns)]
+    for name, row in table.items():
+        figures = " ".join(f"{row[key]:>8.2%}" if key in row else f"{'':>8}" for key, _ in columns)
+        lines.append(f"{name:<{width}} {row.get('n_utterances', 0):>6} {row.get('hours', 0.0):>7.3f} {figures}")
+    return lines
 
 
 def write_predictions(path: Path, items: Sequence[Item], hypotheses: dict[str, Sequence[str]]) -> None:
@@ -124,14 +163,15 @@ def score_test(
     batch_size: int,
     device: str,
     features: AudioFeatures | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """The test step: the exported model and its tuned decoding score the test split once, both ways
-    (``predictions.jsonl``)."""
-    rates = score(model, decoding, items, batch_size, predictions, device, features)
+    (``predictions.jsonl``); with ``groups`` (several corpora) the same pass makes the ``test_sets`` table."""
+    rates, table = score_sets(model, decoding, items, batch_size, predictions, device, features, groups)
     results = {"test/wer": rates["wer"], "test/cer": rates["cer"]}
     if "lm_wer" in rates:
         results |= {"test/lm_wer": rates["lm_wer"], "test/lm_cer": rates["lm_cer"]}
-    return results
+    return results | ({"test_sets": table} if groups else {})
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -141,7 +181,14 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     run = RunFolder(Path(cfg.paths.output_dir))
     run.root.mkdir(parents=True, exist_ok=True)
     splits, _ = load_corpus(cfg.data, cfg.seed)
-    items = [i for name in ("train", "val", "test") for i in splits[name]] if cfg.split == "all" else splits[cfg.split]
+    test_sets = load_test_sets(cfg.data)
+    if test_sets:
+        items, scored = UtteranceIndex.concat(list(test_sets.values())), f"test sets {', '.join(test_sets)}"
+    else:
+        chosen = ("train", "val", "test") if cfg.split == "all" else (cfg.split,)
+        items, scored = UtteranceIndex.concat([splits[name] for name in chosen]), cfg.split
+    several = bool(test_sets or cfg.data.get("corpora"))  # ids carry their test set: one row each
+    groups = groups_of(items.column("id")) if several else None
     folder_of_model = model_folder(cfg.model_path)
     model, tokenizer = load_for_inference(folder_of_model or cfg.model_path)
     features = load_features(folder_of_model or cfg.model_path, model.config)  # the input training made
@@ -154,18 +201,21 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     elif decoding.beam is not None:
         log.info("decoding with %s", decoding.description)
     decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, run, cfg.device, features)
-    rates = score(model, decoding, items, cfg.batch_size, run.predictions, cfg.device, features) | tuned
+    rates, table = score_sets(model, decoding, items, cfg.batch_size, run.predictions, cfg.device, features, groups)
+    rates |= tuned
     line = f"WER {rates['wer']:.4f} CER {rates['cer']:.4f}"
     if decoding.beam is not None:
         rates |= {"alpha": decoding.beam.settings.alpha, "beta": decoding.beam.settings.beta}
         line += f" greedy; with the n-gram LM WER {rates['lm_wer']:.4f} CER {rates['lm_cer']:.4f}"
     understood = understand_items(cfg, items, run) if cfg.get("nlu_path") else {}
     rates |= slu_results(understood)
-    run.write_json("metrics.json", rates)
+    run.write_json("metrics.json", rates | ({"test_sets": table} if groups else {}))
     print(
-        f"\n{cfg.model_path} on {len(items)} utterances ({cfg.split}): {line} "
+        f"\n{cfg.model_path} on {len(items)} utterances ({scored}): {line} "
         f"RTF {rates['real_time_factor']:.4f}\npredictions: {run.predictions}"
     )
+    if groups:
+        print("\n".join(table_lines(table)))
     for reading, scores in understood.items():
         print(
             f"SLU from {READING_NAMES[reading]}: intent accuracy {scores['intent_accuracy']:.1%}, "

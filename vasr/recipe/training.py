@@ -15,10 +15,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from transformers import PreTrainedModel, Wav2Vec2CTCTokenizer
 
-from vasr.data.corpus import Splits, finalize_corpus, load_corpus
+from vasr.data.corpus import Splits, corpus_weights, finalize_corpus, load_corpus, load_test_sets
 from vasr.data.datamodule import SplitFingerprint
 from vasr.data.features import AudioFeatures
+from vasr.data.index import UtteranceIndex
 from vasr.data.manifest import ManifestError
+from vasr.data.mix import CorpusMix, groups_of
 from vasr.data.splits import write_splits
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding
@@ -26,7 +28,7 @@ from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.model.module import CTCModule
-from vasr.recipe.evaluation import choose_export, score, score_test, tune_lm
+from vasr.recipe.evaluation import choose_export, score, score_sets, score_test, table_lines, tune_lm
 from vasr.recipe.memory import peaks, reset_peaks
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
@@ -47,6 +49,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ckpt_path = run.resume_point(cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True)
     splits, reports = load_corpus(cfg.data, cfg.seed, run.is_writer)
+    test_sets = load_test_sets(cfg.data) if run.is_writer and cfg.test_after_fit else {}
     decode = DecodeConfig.from_yaml(cfg.decode)
     check_optimized_metric(cfg.optimized_metric, reported_metrics(cfg, decode, splits))
     old_vocab = pretrained_vocab(cfg.model.pretrained) if cfg.model.pretrained else None
@@ -61,6 +64,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         write_splits(splits, run.split)
         run.write_json("validation.json", [r.to_dict() for r in reports])
     module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, list(splits["train"].column("text"))))
+    weights = corpus_weights(cfg.data)
+    if weights:  # several corpora: a weighted draw per epoch, validation scored per corpus too
+        module.score_groups(groups_of(splits["val"].column("id")))
     # Only the loader's settings go through instantiate: the corpus (arrays) and the features (a dataclass) would
     # be turned into config nodes, one per utterance.
     datamodule = instantiate(cfg.data.loader, _partial_=True)(
@@ -70,6 +76,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         augmentation=instantiate(cfg.augment) if cfg.get("augment") else None,
         resume_changed_split=cfg.resume_changed_split,
         features=module.features,
+        mix=CorpusMix.of(splits["train"], weights) if weights else None,
     )
     trainer = build_trainer(cfg)
     batch = cfg.data.loader.eval_batch_size or 1
@@ -83,9 +90,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
         exported = export(trainer, module, decode, splits["val"], run, batch, cfg.device)
         results |= exported.results
         if cfg.test_after_fit and splits["test"]:
+            groups = groups_of(splits["test"].column("id")) if weights else None
             results |= score_test(
-                exported.model, exported.decoding, splits["test"], run.predictions, batch, cfg.device, module.features
+                exported.model,
+                exported.decoding,
+                splits["test"],
+                run.predictions,
+                batch,
+                cfg.device,
+                module.features,
+                groups,
             )
+        if test_sets:
+            extra = score_test_sets(exported, test_sets, batch, cfg.device, module.features)
+            results["test_sets"] = results.get("test_sets", {}) | extra
         if cfg.get("nlu"):
             results |= understand(cfg, splits, run)
         report(results, module, trainer, run, cfg)
@@ -146,6 +164,15 @@ def resumed_vocab(ckpt_path: str, splits: Splits, force: bool) -> dict[str, int]
     state = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
     SplitFingerprint.of(splits["train"]).check_resume(ckpt_path, state, force)
     return state["vasr"]["vocab"]
+
+
+def score_test_sets(
+    exported: Exported, sets: dict[str, UtteranceIndex], batch_size: int, device: str, features: AudioFeatures
+) -> dict[str, dict[str, float]]:
+    """The rows of ``data.test_sets`` (test sets beside the corpora's own test splits), from one pass."""
+    items = UtteranceIndex.concat(list(sets.values()))
+    groups = groups_of(items.column("id"))
+    return score_sets(exported.model, exported.decoding, items, batch_size, None, device, features, groups)[1]
 
 
 def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, float]:
@@ -266,6 +293,8 @@ def summary(results: dict[str, float], run: RunFolder, overrides: list[str]) -> 
             lm = results.get(f"test/lm_{name}")
             with_lm = f" greedy, {lm:.2%} with the n-gram LM" if lm is not None else ""
             lines.append(f"test {name.upper()}: {start}{after:.2%}{with_lm}")
+    if results.get("test_sets"):
+        lines += ["results per test set:", *(f"  {line}" for line in table_lines(results["test_sets"]))]
     if any(results.get(f"test/{name}", 0) > 1 for name in ("wer", "cer", "lm_wer", "lm_cer")):
         lines.append("(rates above 100%: the hypotheses hold more words than the references, as untrained ones do)")
     lines.append(", ".join(f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float)))
@@ -299,6 +328,9 @@ def reported_metrics(cfg: DictConfig, decode: DecodeConfig, splits: Splits) -> l
         names += [f"val/{name}" for name in LM_VALIDATION_METRICS]
     if decode.weight_grid is not None and splits["val"]:
         names += ["lm/alpha", "lm/beta", "lm/val_wer"]
+    for corpus in corpus_weights(cfg.data):
+        names += [f"val/{corpus}/{name}" for name in ("wer", "cer")]
+        names += [f"val/{corpus}/{name}" for name in LM_VALIDATION_METRICS] if decode.lm is not None else []
     if tests_before(cfg) and splits["test"]:
         names += ["before/test/wer", "before/test/cer"]
     if cfg.test_after_fit and splits["test"]:
