@@ -1,4 +1,5 @@
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -34,3 +35,14 @@ def test_held_in_a_few_objects_whatever_its_size():
     assert pickle.loads(pickle.dumps(many))[2001] == ITEMS[1]
     held = [many.durations, many.lines, *many.columns.values()]
     assert all(isinstance(column.blob, bytes) for column in many.columns.values()) and len(held) == 7
+
+
+def test_corpora_concatenated_with_their_ids_prefixed():
+    """Several corpora's splits as one: every column in order, taken parts included, ids kept apart by a prefix."""
+    index = UtteranceIndex.of(ITEMS)
+    parts = [index.take(np.array([2, 0])).prefixed("vivos/"), UtteranceIndex.of([]), index[3:].prefixed("cv/")]
+    joined = UtteranceIndex.concat(parts)
+    assert [item.id for item in joined] == ["vivos/u2", "vivos/u0", "cv/u3"]
+    renamed = [replace(ITEMS[2], id="vivos/u2"), replace(ITEMS[0], id="vivos/u0"), replace(ITEMS[3], id="cv/u3")]
+    assert list(joined) == renamed and list(joined.take(np.array([2, 0]))) == renamed[::-2]
+    assert len(UtteranceIndex.concat([])) == 0

@@ -45,6 +45,20 @@ def test_fit_steps_log_loss_and_wer_over_whole_val_set(corpus, tmp_path):
     assert torch.isfinite(metrics["train/loss"]) and metrics["val/wer"] >= 0 and metrics["val/utterances"] == 6
 
 
+def test_validation_scores_each_group_of_utterances_beside_the_whole(corpus, tmp_path):
+    module, dm = make(corpus, tmp_path)
+    ids = [item.id for item in dm.datasets["val"].items]
+    module.score_groups({uid: "vivos" if n % 3 else "cv" for n, uid in enumerate(ids)})
+    metrics = quiet_trainer(tmp_path).validate(module, dm, verbose=False)[0]
+    rows = module.last_predictions  # all 6 validation utterances: (id, reference, hypothesis)
+    assert len(rows) == 6 and metrics["val/wer"] == pytest.approx(error_rates(rows)["wer"])
+    for name in ("vivos", "cv"):
+        group = [row for row in rows if module.groups[row[0]] == name]
+        assert metrics[f"val/{name}/wer"] == pytest.approx(error_rates(group)["wer"])
+        assert metrics[f"val/{name}/cer"] == pytest.approx(error_rates(group)["cer"])
+    assert metrics["val/vivos/cer"] != metrics["val/cv/cer"]  # each over its own rows (an untrained WER is 1 in all)
+
+
 def test_frozen_feature_encoder_does_not_move(corpus, tmp_path):
     module, dm = make(corpus, tmp_path, freeze=True)
     encoder = module.model.wav2vec2.feature_extractor

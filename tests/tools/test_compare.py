@@ -69,3 +69,16 @@ def test_runs_of_different_encoders_show_family_parameters_and_peak_memory_first
     assert "skipped_batches" not in columns
     assert first.startswith("| 0-w2v_bert | 5e-05 | wav2vec2-bert | 1,234,567 | 1,234,567 | 812.2500 | 0.5000 |")
     assert "| wav2vec2 | 2,000,000 | 2,500 |" in second
+
+
+def test_runs_scored_on_several_test_sets_show_each_sets_wer(tmp_path):
+    mixed = {"vivos": {"wer": 0.31, "cer": 0.1, "n_utterances": 760, "hours": 0.75}, "cv": {"wer": 0.42}}
+    run_folder(tmp_path, "0-mix", 1e-4, {"val/wer": 0.3, "test/wer": 0.35, "test_sets": mixed})
+    run_folder(tmp_path, "1-one", 2e-4, {"val/wer": 0.4, "test/wer": 0.45})
+    rows = {row["run"]: row for row in write_comparison(tmp_path)}
+    assert (rows["0-mix"]["test/vivos/wer"], rows["0-mix"]["test/cv/wer"]) == (0.31, 0.42)
+    assert "test/vivos/wer" not in rows["1-one"] and "test/vivos/cer" not in rows["0-mix"]
+    header, _, first, second = (tmp_path / "comparison.md").read_text(encoding="utf-8").splitlines()
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert {"test/vivos/wer", "test/cv/wer"} <= set(columns)
+    assert first.split("|")[columns.index("test/vivos/wer") + 1].strip() == "0.3100"

@@ -3,7 +3,8 @@
 ``vasr-compare RUNS_OR_SWEEP_DIR [--out DIR]`` writes ``comparison.md``, ``comparison.csv`` and
 ``val_wer.png``: one row per run with every metric its ``results.json`` holds and every setting of its
 resolved config that differs between the runs (a sweep's varied keys whatever they are), failed runs
-included. Runs of different encoders show their family, parameters (all and trained) and peak memory first.
+included. Runs of different encoders show their family, parameters (all and trained) and peak memory first;
+runs scored on several test sets show each set's WER (``test/<set>/wer``).
 """
 
 from __future__ import annotations
@@ -51,11 +52,17 @@ def summarise(folder: Path) -> tuple[dict, dict]:
     if results.exists():
         written = json.loads(results.read_text(encoding="utf-8"))
         numbers = {k: v for k, v in written.items() if isinstance(v, float) or k in FACTS}
+        numbers |= test_set_columns(written.get("test_sets", {}))
         row |= numbers
         row["status"] = f"pruned at step {numbers[PRUNED_AT]:.0f}" if PRUNED_AT in numbers else "done"
     if (failure := folder / FAILED).exists():
         row["status"] = "failed: " + failure.read_text(encoding="utf-8").splitlines()[0]
     return settings, row
+
+
+def test_set_columns(table: dict[str, dict[str, float]]) -> dict[str, float]:
+    """A run's table per test set (several corpora) as columns: ``test/<set>/wer`` and, when scored, ``lm_wer``."""
+    return {f"test/{name}/{key}": row[key] for name, row in table.items() for key in ("wer", "lm_wer") if key in row}
 
 
 def write_comparison(root: str | Path, out: str | Path | None = None) -> list[dict]:
