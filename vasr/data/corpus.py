@@ -77,24 +77,28 @@ def read_options(data: DictConfig) -> dict:
 
 
 def load_test_sets(data: DictConfig) -> dict[str, UtteranceIndex]:
-    """``data.test_sets`` (name -> manifest, or name -> {manifest, audio_dir}), each read whole (long utterances
-    kept: dropping them would flatter the scores), ids prefixed with the set's name; empty when none is given."""
+    """``data.test_sets`` (name -> manifest, or name -> {manifest, audio_dir}; ``data.audio_dir`` by default), each
+    read whole (long utterances kept: dropping them would flatter the scores), ids prefixed with the set's name;
+    empty when none is given. A name of ``data.corpora`` is refused: that corpus's test split is its row."""
     sets = {}
     for name, given in (data.get("test_sets") or {}).items():
         given = OmegaConf.create({"manifest": given}) if isinstance(given, str) else given
         if SEPARATOR in name or not given.get("manifest") or set(given) - {"manifest", "audio_dir"}:
             raise ValueError(f"data.test_sets.{name}: give a manifest path, or manifest and audio_dir; no '/' in names")
+        if name in (data.get("corpora") or {}):
+            raise ValueError(f"data.test_sets.{name}: a corpus of data.corpora is named so; its test split is its row")
         options = read_options(data) | {"min_duration": None, "max_duration": None}
-        items, report = read_manifest(given.manifest, given.get("audio_dir"), **options)
+        items, report = read_manifest(given.manifest, given.get("audio_dir", data.get("audio_dir")), **options)
         log.info("test set %s: %s", name, report.summary())
         sets[name] = items.prefixed(f"{name}{SEPARATOR}")
     return sets
 
 
-# What a corpus of ``data.corpora`` may set for itself; the rest of ``data`` (text normalisation, duration limits,
-# bad-row handling) applies to every corpus unless it sets its own.
-CORPUS_KEYS = ("manifest", "audio_dir", "val_manifest", "test_manifest", "val_ratio", "test_ratio", "weight")
-SHARED_KEYS = ("numbers", "drop", "skip_bad", "min_duration", "max_duration", "verify_durations", "verify_sample")
+# What only a corpus of ``data.corpora`` says; what ``data`` says of the others (audio folder, split ratios, text
+# normalisation, duration limits, bad rows) applies to every corpus that does not say otherwise.
+CORPUS_KEYS = ("manifest", "val_manifest", "test_manifest", "weight")
+SHARED_KEYS = ("audio_dir", "val_ratio", "test_ratio", "numbers", "drop", "skip_bad", "min_duration", "max_duration",
+               "verify_durations", "verify_sample")  # fmt: skip
 
 
 def load_corpora(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
@@ -125,8 +129,9 @@ def corpus_settings(data: DictConfig, name: str) -> DictConfig:
             f"data.corpora.{name}: give its manifest, and only {', '.join(CORPUS_KEYS + SHARED_KEYS)}"
             + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         )
-    defaults = {"audio_dir": None, "val_manifest": None, "test_manifest": None}
-    defaults |= {key: data.get(key) for key in ("val_ratio", "test_ratio", *SHARED_KEYS) if key in data}
+    defaults = {"val_manifest": None, "test_manifest": None} | {
+        key: data.get(key) for key in SHARED_KEYS if key in data
+    }
     return OmegaConf.merge(defaults, own)
 
 
