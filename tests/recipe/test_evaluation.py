@@ -2,13 +2,14 @@
 
 import json
 
+import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from transformers import AutoModelForCTC, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor
 
 from tests.conftest import ROOT
 from tests.families import save_tiny_checkpoint
-from vasr.data.corpus import load_corpus
+from vasr.data.corpus import load_corpus, load_test_sets
 from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.posteriors import posteriors
 from vasr.model.export import export_folder
@@ -46,3 +47,40 @@ def test_a_checkpoint_without_normalisation_scores_alike_through_training_and_va
     own, _ = posteriors(model, tokenizer, test[:2], device="cpu", features=module.features)
     default, _ = posteriors(model, tokenizer, test[:2], device="cpu")
     assert not torch.allclose(own[0], default[0], atol=1e-4)
+
+
+def test_vasr_evaluate_scores_each_test_set_into_one_table(corpus, tmp_path, capsys):
+    checkpoint = save_tiny_checkpoint("wav2vec2", tmp_path / "pretrained")
+    model = AutoModelForCTC.from_pretrained(checkpoint).eval()
+    tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(checkpoint)
+    module = CTCModule(model, tokenizer)
+    export_folder(model, tokenizer, tmp_path / "export", module.extractor)
+    lines = (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    for name, chosen in (("t1", lines[:4]), ("t2", lines[4:10])):
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(chosen) + "\n", encoding="utf-8")
+    overrides = [
+        f"model_path={tmp_path / 'export'}",
+        "decode=greedy",
+        "device=cpu",
+        f"paths.output_dir={tmp_path / 'ev'}",
+        "data=soict",
+        f"data.manifest={corpus / 'manifest.jsonl'}",
+        f"data.audio_dir={corpus / 'audio'}",
+        f"data.test_sets={{t1: {tmp_path / 't1.jsonl'}, t2: {tmp_path / 't2.jsonl'}}}",
+    ]
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("evaluate", overrides)
+    evaluated = evaluate(cfg)
+    table = json.loads((tmp_path / "ev" / "metrics.json").read_text())["test_sets"]
+    assert list(table) == ["t1", "t2"] and [table[n]["n_utterances"] for n in table] == [4, 6]
+    sets = load_test_sets(cfg.data)
+    for name, items in sets.items():
+        alone = score(model, CTCDecoding(tokenizer), items, 1, device="cpu", features=module.features)
+        assert (table[name]["wer"], table[name]["cer"]) == (alone["wer"], alone["cer"])
+        assert table[name]["hours"] == pytest.approx(sum(item.duration for item in items) / 3600)
+    both = score(model, CTCDecoding(tokenizer), [*sets["t1"], *sets["t2"]], 1, device="cpu", features=module.features)
+    assert evaluated["wer"] == both["wer"]
+    printed = capsys.readouterr().out
+    assert "on 10 utterances (test sets t1, t2)" in printed
+    table_lines = printed[printed.index("test set ") :].splitlines()
+    assert [line.split()[:2] for line in table_lines[1:3]] == [["t1", "4"], ["t2", "6"]]

@@ -21,7 +21,7 @@ SPLITS = {"train": ["a"], "val": ["b"], "test": []}
 
 
 def config(**changes) -> OmegaConf:
-    cfg = {"test_after_fit": True, "test_before_fit": None, "model": {"pretrained": None}, "nlu": None}
+    cfg = {"test_after_fit": True, "test_before_fit": None, "model": {"pretrained": None}, "nlu": None, "data": {}}
     return OmegaConf.create(cfg | changes)
 
 
@@ -72,3 +72,31 @@ def test_a_run_that_never_validated_says_its_export_is_the_last_checkpoint(tmp_p
 def test_without_a_hydra_command_line_the_commands_name_the_resolved_corpus():
     cfg = OmegaConf.create({"data": {"manifest": "/d/m.jsonl", "audio_dir": "/d/audio"}})
     assert data_overrides(cfg) == ["data.manifest=/d/m.jsonl", "data.audio_dir=/d/audio"]
+
+
+def test_a_run_on_several_corpora_reports_each_corpus_validation_and_prints_a_row_per_test_set(tmp_path):
+    data = {"corpora": {"vivos": "/d/vivos.jsonl", "cv": {"manifest": "/d/cv.jsonl", "weight": 2}}}
+    names = reported_metrics(config(data=data), DecodeConfig(lm="train"), SPLITS)
+    assert {"val/vivos/wer", "val/vivos/cer", "val/cv/wer", "val/cv/lm_wer", "val/wer"} <= set(names)
+    assert not [n for n in reported_metrics(config(data={}), DecodeConfig(), SPLITS) if n.count("/") > 1]
+    table = {
+        "vivos": {"wer": 0.3125, "cer": 0.1, "lm_wer": 0.25, "lm_cer": 0.08, "n_utterances": 760, "hours": 0.75},
+        "common_voice_vi": {
+            "wer": 0.5,
+            "cer": 0.2,
+            "lm_wer": 0.375,
+            "lm_cer": 0.15,
+            "n_utterances": 1200,
+            "hours": 1.5,
+        },
+    }
+    results = {"exported": "best checkpoint", "test/wer": 0.4, "test_sets": table}
+    lines = summary(results, RunFolder(tmp_path), []).splitlines()
+    start = lines.index("results per test set:")
+    header, *rows = (line.split() for line in lines[start + 1 : start + 4])
+    assert header == ["test", "set", "utts", "hours", "WER", "CER", "LM", "WER", "LM", "CER"]
+    assert rows == [
+        ["vivos", "760", "0.750", "31.25%", "10.00%", "25.00%", "8.00%"],
+        ["common_voice_vi", "1200", "1.500", "50.00%", "20.00%", "37.50%", "15.00%"],
+    ]
+    assert "test_sets" not in lines[-3]  # the line of every figure holds numbers only
