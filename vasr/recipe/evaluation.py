@@ -59,22 +59,11 @@ def tune_lm(
     return decoding.with_beam(best), found
 
 
+# Rows per test set (several corpora, ``data.test_sets``): set name -> wer, cer, lm_wer, lm_cer, n_utterances, hours.
+Table = dict[str, dict[str, float]]
+
+
 def score(
-    model: PreTrainedModel,
-    decoding: CTCDecoding,
-    items: list[Item],
-    batch_size: int,
-    predictions: Path | None = None,
-    device: str = "auto",
-    features: AudioFeatures | None = None,
-) -> dict[str, float]:
-    """WER/CER of ``items``, greedy and (when ``decoding`` has an n-gram) with it, from one pass of the model on
-    ``device`` over inputs ``features`` make (the model's own extractor's: the input it was trained on; None: its
-    family's default); one line per utterance in ``predictions``; the real-time factor of the network's pass."""
-    return score_sets(model, decoding, items, batch_size, predictions, device, features)[0]
-
-
-def score_sets(
     model: PreTrainedModel,
     decoding: CTCDecoding,
     items: Sequence[Item],
@@ -83,9 +72,12 @@ def score_sets(
     device: str = "auto",
     features: AudioFeatures | None = None,
     groups: Mapping[str, str] | None = None,
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """:func:`score`, and from the same pass one row per test set (``groups``: utterance id -> its set) with its
-    WER/CER both ways, utterances and hours: the papers' table over several test sets."""
+) -> dict[str, float | Table]:
+    """WER/CER of ``items``, greedy and (when ``decoding`` has an n-gram) with it, from one pass of the model on
+    ``device`` over inputs ``features`` make (the model's own extractor's: the input it was trained on; None: its
+    family's default); one line per utterance in ``predictions``; the real-time factor of the network's pass.
+    With ``groups`` (utterance id -> its test set), also ``test_sets``: a row per set from the same pass, the
+    papers' table over several test sets."""
     log_probs, seconds = posteriors(model, decoding.tokenizer, items, batch_size, device, features)
     hypotheses = {"greedy": decoding.greedy(log_probs)}
     if (with_lm := decoding.with_lm(log_probs)) is not None:
@@ -93,7 +85,7 @@ def score_sets(
     if predictions is not None:
         write_predictions(predictions, items, hypotheses)
     rates: dict[str, float] = {}
-    table: dict[str, dict[str, float]] = {}
+    table: Table = {}
     for name, hyps in hypotheses.items():
         prefix = "" if name == "greedy" else f"{name}_"
         rows = [(item.id, item.text, hyp) for item, hyp in zip(items, hyps, strict=True)]
@@ -108,7 +100,7 @@ def score_sets(
             row["hours"] = row.get("hours", 0.0) + item.duration / 3600
     audio = sum(item.duration for item in items)
     timing = {"audio_seconds": audio, "wall_seconds": seconds, "real_time_factor": seconds / max(audio, 1e-9)}
-    return rates | timing, table
+    return rates | timing | ({"test_sets": table} if groups else {})
 
 
 def table_lines(table: Mapping[str, Mapping[str, float]]) -> list[str]:
@@ -167,11 +159,11 @@ def score_test(
 ) -> dict[str, float]:
     """The test step: the exported model and its tuned decoding score the test split once, both ways
     (``predictions.jsonl``); with ``groups`` (several corpora) the same pass makes the ``test_sets`` table."""
-    rates, table = score_sets(model, decoding, items, batch_size, predictions, device, features, groups)
+    rates = score(model, decoding, items, batch_size, predictions, device, features, groups)
     results = {"test/wer": rates["wer"], "test/cer": rates["cer"]}
     if "lm_wer" in rates:
         results |= {"test/lm_wer": rates["lm_wer"], "test/lm_cer": rates["lm_cer"]}
-    return results | ({"test_sets": table} if groups else {})
+    return results | ({"test_sets": rates["test_sets"]} if groups else {})
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -201,21 +193,20 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     elif decoding.beam is not None:
         log.info("decoding with %s", decoding.description)
     decoding, tuned = tune_lm(model, decoding, decode, splits["val"], cfg.batch_size, run, cfg.device, features)
-    rates, table = score_sets(model, decoding, items, cfg.batch_size, run.predictions, cfg.device, features, groups)
-    rates |= tuned
+    rates = score(model, decoding, items, cfg.batch_size, run.predictions, cfg.device, features, groups) | tuned
     line = f"WER {rates['wer']:.4f} CER {rates['cer']:.4f}"
     if decoding.beam is not None:
         rates |= {"alpha": decoding.beam.settings.alpha, "beta": decoding.beam.settings.beta}
         line += f" greedy; with the n-gram LM WER {rates['lm_wer']:.4f} CER {rates['lm_cer']:.4f}"
     understood = understand_items(cfg, items, run) if cfg.get("nlu_path") else {}
     rates |= slu_results(understood)
-    run.write_json("metrics.json", rates | ({"test_sets": table} if groups else {}))
+    run.write_json("metrics.json", rates)
     print(
         f"\n{cfg.model_path} on {len(items)} utterances ({scored}): {line} "
         f"RTF {rates['real_time_factor']:.4f}\npredictions: {run.predictions}"
     )
     if groups:
-        print("\n".join(table_lines(table)))
+        print("\n".join(table_lines(rates["test_sets"])))
     for reading, scores in understood.items():
         print(
             f"SLU from {READING_NAMES[reading]}: intent accuracy {scores['intent_accuracy']:.1%}, "

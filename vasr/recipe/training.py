@@ -28,7 +28,7 @@ from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.model.module import CTCModule
-from vasr.recipe.evaluation import choose_export, score, score_sets, score_test, table_lines, tune_lm
+from vasr.recipe.evaluation import choose_export, score, score_test, table_lines, tune_lm
 from vasr.recipe.memory import peaks, reset_peaks
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
@@ -172,7 +172,7 @@ def score_test_sets(
     """The rows of ``data.test_sets`` (test sets beside the corpora's own test splits), from one pass."""
     items = UtteranceIndex.concat(list(sets.values()))
     groups = groups_of(items.column("id"))
-    return score_sets(exported.model, exported.decoding, items, batch_size, None, device, features, groups)[1]
+    return score(exported.model, exported.decoding, items, batch_size, None, device, features, groups)["test_sets"]
 
 
 def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, float]:
