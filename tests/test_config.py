@@ -34,7 +34,7 @@ def compose_train(overrides: list[str]):
         for group in ("model", "optim", "vocab", "trainer", "preset", "logger", "decode", "augment")
         for name in options(group)
     ]
-    + ["data=demo", "data=soict", "data=broad", "data.numbers=keep", "experiment=pretrain_base"],
+    + ["data=demo", "data=soict", "data=broad", "data=corpora", "data.numbers=keep", "experiment=pretrain_base"],
 )
 def test_every_group_option_composes(override):
     cfg = compose_train([override, "data.manifest=m.jsonl", "data.audio_dir=a"])
