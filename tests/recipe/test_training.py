@@ -79,6 +79,8 @@ def test_a_run_on_several_corpora_reports_each_corpus_validation_and_prints_a_ro
     names = reported_metrics(config(data=data), DecodeConfig(lm="train"), SPLITS)
     assert {"val/vivos/wer", "val/vivos/cer", "val/cv/wer", "val/cv/lm_wer", "val/wer"} <= set(names)
     assert not [n for n in reported_metrics(config(data={}), DecodeConfig(), SPLITS) if n.count("/") > 1]
+    with_nlu = reported_metrics(config(data=data, nlu={"lr": 1e-3}), DecodeConfig(), SPLITS | {"test": ["c"]})
+    assert "test/wer" in with_nlu and not [n for n in with_nlu if n.startswith("slu/")]  # NLU is one corpus's
     table = {
         "vivos": {"wer": 0.3125, "cer": 0.1, "lm_wer": 0.25, "lm_cer": 0.08, "n_utterances": 760, "hours": 0.75},
         "common_voice_vi": {

@@ -178,6 +178,9 @@ def score_test_sets(
 def understand(cfg: DictConfig, splits: Splits, run: RunFolder) -> dict[str, float]:
     """The NLU step: train the joint model on the corpus's annotations, score the test split's frames from gold
     text and from the ASR's transcripts (``slu_scores.json``); nothing when the corpus has no SLU fields."""
+    if cfg.data.get("corpora"):
+        log.info("several corpora (data.corpora): no NLU model trained; it trains on one SoICT-format corpus")
+        return {}
     examples = corpus_examples(cfg.data, {name: list(items.column("id")) for name, items in splits.items()})
     if examples is None or not examples["train"]:
         log.info("the corpus has no intents and entities: no NLU model trained")
@@ -335,7 +338,7 @@ def reported_metrics(cfg: DictConfig, decode: DecodeConfig, splits: Splits) -> l
         names += ["before/test/wer", "before/test/cer"]
     if cfg.test_after_fit and splits["test"]:
         names += ["test/wer", "test/cer"] + (["test/lm_wer", "test/lm_cer"] if decode.lm is not None else [])
-        if cfg.get("nlu"):  # when the corpus has intents and entities
+        if cfg.get("nlu") and not cfg.data.get("corpora"):  # when the corpus has intents and entities
             names += [f"slu/{reading}/{name}" for reading in READINGS for name in SLU_METRICS]
     return names
 
