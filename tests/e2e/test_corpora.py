@@ -69,6 +69,7 @@ def test_a_mix_of_two_corpora_reports_a_wer_per_test_set(corpus, tmp_path):
         *QUICK,
         "data=corpora",
         f"data.corpora={{demo: {demo}, vivos: {vivos_corpus}}}",
+        f"data.test_sets={{heard: {train}}}",  # a test set no corpus tests on: VIVOS's training utterances
         "data.val_ratio=0.25",
         "data.test_ratio=0.25",
         "trainer.val_check_interval=2",
@@ -77,8 +78,8 @@ def test_a_mix_of_two_corpora_reports_a_wer_per_test_set(corpus, tmp_path):
     )
     results = json.loads((tmp_path / "runs" / "train" / "mix" / "results.json").read_text())
     table = results["test_sets"]
-    assert {name: row["n_utterances"] for name, row in table.items()} == {"demo": 6, "vivos": 6}
+    assert {name: row["n_utterances"] for name, row in table.items()} == {"demo": 6, "vivos": 6, "heard": 12}
     assert all(math.isfinite(row["wer"]) and row["hours"] > 0 for row in table.values())
     assert math.isfinite(results["val/demo/wer"]) and math.isfinite(results["val/vivos/wer"])
     printed = result.stdout[result.stdout.index("results per test set:") :].splitlines()
-    assert [line.split()[0] for line in printed[2:4]] == ["demo", "vivos"]
+    assert [line.split()[0] for line in printed[2:5]] == ["demo", "vivos", "heard"]

@@ -6,6 +6,7 @@ import shlex
 import pytest
 from omegaconf import OmegaConf
 
+from vasr.data.index import Item, UtteranceIndex
 from vasr.decoding.config import DecodeConfig
 from vasr.recipe.run_folder import RunFolder
 from vasr.recipe.training import (
@@ -15,6 +16,7 @@ from vasr.recipe.training import (
     objective,
     reported_metrics,
     summary,
+    table_groups,
 )
 
 SPLITS = {"train": ["a"], "val": ["b"], "test": []}
@@ -102,3 +104,10 @@ def test_a_run_on_several_corpora_reports_each_corpus_validation_and_prints_a_ro
         ["common_voice_vi", "1200", "1.500", "50.00%", "20.00%", "37.50%", "15.00%"],
     ]
     assert "test_sets" not in lines[-3]  # the line of every figure holds numbers only
+
+
+def test_each_test_utterance_counts_in_its_corpus_row_or_the_one_corpus_row_beside_more_test_sets():
+    test = UtteranceIndex.of([Item("vivos/a", "x", "a.wav", 1.0, 1), Item("cv/b/c", "y", "b.wav", 1.0, 2)])
+    assert table_groups("corpora", test, several=True, more_sets=False) == {"vivos/a": "vivos", "cv/b/c": "cv"}
+    assert table_groups("soict", test, several=False, more_sets=True) == {"vivos/a": "soict", "cv/b/c": "soict"}
+    assert table_groups("soict", test, several=False, more_sets=False) is None  # one corpus: as before, no table

@@ -90,7 +90,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         exported = export(trainer, module, decode, splits["val"], run, batch, cfg.device)
         results |= exported.results
         if cfg.test_after_fit and splits["test"]:
-            groups = groups_of(splits["test"].column("id")) if weights else None
+            groups = table_groups(cfg.data.name, splits["test"], bool(weights), bool(test_sets))
             results |= score_test(
                 exported.model,
                 exported.decoding,
@@ -164,6 +164,14 @@ def resumed_vocab(ckpt_path: str, splits: Splits, force: bool) -> dict[str, int]
     state = torch.load(ckpt_path, map_location="cpu", weights_only=False, mmap=True)
     SplitFingerprint.of(splits["train"]).check_resume(ckpt_path, state, force)
     return state["vasr"]["vocab"]
+
+
+def table_groups(name: str, test: UtteranceIndex, several: bool, more_sets: bool) -> dict[str, str] | None:
+    """The row of the table per test set each test utterance counts in: its corpus's (several corpora), the one
+    corpus's ``name`` beside ``data.test_sets``; no table for one corpus alone."""
+    if several:
+        return groups_of(test.column("id"))
+    return dict.fromkeys(test.column("id"), name) if more_sets else None
 
 
 def score_test_sets(
