@@ -59,6 +59,7 @@ def test_a_corpus_with_its_own_test_manifest_tests_on_it(corpus, tmp_path):
         ("data.corpora={a/b: x.jsonl}", "corpus name 'a/b' must be non-empty and without '/'"),
         ("data.corpora={a: {audio_dir: x}}", "data.corpora.a: give its manifest"),
         ("data.corpora={a: {manifest: x.jsonl, weigth: 2}}", "unknown: weigth"),
+        ("data.corpora=[a.jsonl,b.jsonl]", "data.corpora must map names to manifests"),
     ],
 )
 def test_a_corpus_given_wrong_is_named(given, message):

@@ -81,7 +81,7 @@ def load_test_sets(data: DictConfig) -> dict[str, UtteranceIndex]:
     read whole (long utterances kept: dropping them would flatter the scores), ids prefixed with the set's name;
     empty when none is given. A name of ``data.corpora`` is refused: that corpus's test split is its row."""
     sets = {}
-    for name, given in (data.get("test_sets") or {}).items():
+    for name, given in named(data.get("test_sets") or {}, "data.test_sets").items():
         given = OmegaConf.create({"manifest": given}) if isinstance(given, str) else given
         if SEPARATOR in name or not given.get("manifest") or set(given) - {"manifest", "audio_dir"}:
             raise ValueError(f"data.test_sets.{name}: give a manifest path, or manifest and audio_dir; no '/' in names")
@@ -104,6 +104,7 @@ SHARED_KEYS = ("audio_dir", "val_ratio", "test_ratio", "numbers", "drop", "skip_
 def load_corpora(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
     """Each corpus of ``data.corpora`` (name -> its settings) validated and split on its own, its ids prefixed with
     its name (``vivos/ID``), and each split the corpora's together."""
+    named(data.corpora, "data.corpora")
     parts: dict[str, Splits] = {}
     reports: list[ValidationReport] = []
     for name in data.corpora:
@@ -115,6 +116,13 @@ def load_corpora(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationRe
         for split in ("train", "val", "test")
     }
     return splits, reports
+
+
+def named(given: object, key: str) -> DictConfig | dict:
+    """``given`` when it is a mapping of names (a list, say, is refused naming ``key`` and the form it takes)."""
+    if not isinstance(given, (DictConfig, dict)):
+        raise ValueError(f"{key} must map names to manifests ({{vivos: PATH, cv: {{manifest: PATH}}}}), not {given}")
+    return given
 
 
 def corpus_settings(data: DictConfig, name: str) -> DictConfig:
