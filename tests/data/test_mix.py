@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vasr.data.index import Item, UtteranceIndex
-from vasr.data.mix import CorpusMix, corpus_labels, groups_of, split_by_corpus
+from vasr.data.mix import CorpusMix, corpus_labels, groups_of
 from vasr.data.sampler import BucketBatchSampler
 
 SIZES = {"big": 300, "small": 40, "held_out": 20}
@@ -49,8 +49,6 @@ def test_ids_name_their_corpus_and_an_unknown_one_is_refused():
     items = index_of([("vivos", "A_1"), ("cv", "x/y.mp3"), ("vivos", "A_2")])
     assert corpus_labels(items, ["cv", "vivos"]).tolist() == [1, 0, 1]
     assert groups_of(items.column("id")) == {"vivos/A_1": "vivos", "cv/x/y.mp3": "cv", "vivos/A_2": "vivos"}
-    parts = split_by_corpus(items, ["vivos", "cv", "fleurs"])
-    assert [len(parts[name]) for name in ("vivos", "cv", "fleurs")] == [2, 1, 0]
     with pytest.raises(ValueError, match="utterance cv/x/y.mp3 names no corpus of vivos"):
         corpus_labels(items, ["vivos"])
 

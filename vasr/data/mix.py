@@ -31,12 +31,6 @@ def groups_of(ids: Iterable[str]) -> dict[str, str]:
     return {uid: corpus_of(uid) for uid in ids}
 
 
-def split_by_corpus(items: UtteranceIndex, names: Sequence[str]) -> dict[str, UtteranceIndex]:
-    """``items`` per corpus, in the order of ``names`` (a corpus with none keeps an empty index)."""
-    labels = corpus_labels(items, names)
-    return {name: items.take(labels == number) for number, name in enumerate(names)}
-
-
 def corpus_labels(items: UtteranceIndex, names: Sequence[str]) -> np.ndarray:
     """The number (position in ``names``) of each utterance's corpus."""
     number = {name: n for n, name in enumerate(names)}
