@@ -1,21 +1,14 @@
 """w2v-BERT and LoRA under DDP (2 gloo processes): killed with SIGKILL mid-training, resumed with ckpt_path=last,
 they end with the weights and losses of the run that was never interrupted."""
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from tests.batch_recorder import trained_batches
-from tests.conftest import ROOT
 from tests.e2e.test_distributed import RESUMABLE
-from tests.e2e.test_train import clean_env, corpus_args, run
+from tests.e2e.test_train import corpus_args, killed_at, run
 from tests.families import save_tiny_checkpoint
 from vasr.recipe.plots import read_metrics
 
@@ -36,7 +29,6 @@ def ddp_args(family: str, corpus: Path, tmp_path: Path) -> list[str]:
         *(option for option in RESUMABLE if not option.startswith("model=")),
         *family_args(family, tmp_path / "pretrained"),
         *corpus_args(corpus),
-        "~nlu",
         "test_before_fit=false",
         f"paths.runs_dir={tmp_path}",
         "trainer=ddp",
@@ -50,46 +42,11 @@ def ddp_args(family: str, corpus: Path, tmp_path: Path) -> list[str]:
     ]
 
 
-def killed_at(args: list[str], folder: Path, step: int) -> None:
-    """Run ``args`` until rank 0 reaches ``step`` (the checkpoint of the step before it written), then SIGKILL
-    every process of the job."""
-    marker = folder.parent / f"{folder.name}.held"
-    hold = [
-        "+callbacks.hold._target_=tests.hold.HoldAt",
-        f"+callbacks.hold.step={step}",
-        f"+callbacks.hold.marker={marker}",
-    ]
-    with (folder.parent / f"{folder.name}.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "train.py"), *args, *hold],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.time() + 600
-        while not marker.exists():
-            assert process.poll() is None and time.time() < deadline, "the run ended before reaching the step"
-            time.sleep(0.5)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def weights(folder: Path) -> dict[str, torch.Tensor]:
     return torch.load(folder / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
 
 
-LORA_GAP = (
-    "open: each rank's batches and rank 0's losses match the uninterrupted run, but LoRA's trained weights and "
-    "AdamW moments end ~1e-6 apart (exp_avg_sq up to 7%): some gradient after the resume differs"
-)
-
-
-@pytest.mark.parametrize("family", ["w2v-BERT", pytest.param("LoRA", marks=pytest.mark.xfail(reason=LORA_GAP))])
+@pytest.mark.parametrize("family", ["w2v-BERT", "LoRA"])
 def test_killed_under_ddp_then_resumed_ends_as_the_uninterrupted_run(family, corpus, tmp_path):
     args = ddp_args(family, corpus, tmp_path)
     run("train.py", *args, "run_name=whole", timeout=600)

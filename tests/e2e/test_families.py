@@ -1,33 +1,41 @@
 """Each CTC encoder family through every command: train.py (``model=auto model.pretrained=DIR``, with the n-gram
 LM) to an export that transformers loads as the same class and its ASR pipeline runs, that vasr-transcribe reads
 with word times in the family's frames, vasr-evaluate scores with the exported LM, and vasr-export-onnx turns into
-an ONNX graph giving PyTorch's logits. One training run per family, shared by its tests."""
+an ONNX graph giving PyTorch's logits. One training run per family (a train.py process), shared by its tests; the
+other commands run in this process, through their own entry points (tests/e2e/test_train.py and test_console.py run
+each as its own process)."""
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from hydra import compose, initialize_config_dir
 from transformers import AutoModelForCTC, pipeline
 
-from tests.e2e.test_train import corpus_args, finish, launch, run
+from tests.conftest import ROOT
+from tests.e2e.test_train import corpus_args, run
 from tests.families import TINY, save_tiny_checkpoint
 from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.decoding.ctc import CTCDecoding
+from vasr.infer.transcribe import main as transcribe
 from vasr.infer.transcriber import Recording, Transcriber
 from vasr.model.export import load_features, load_for_inference
 from vasr.model.family import family_of
+from vasr.model.onnx import main as export_onnx_command
+from vasr.recipe.evaluation import evaluate
 from vasr.recipe.plots import read_metrics
 
 pytestmark = pytest.mark.slow
 FAMILIES = [family for family in TINY if family != "wav2vec2"]  # plain wav2vec2: tests/e2e/test_train.py
+# Each family's tests on one pytest-xdist worker (--dist loadgroup), so its run trains once.
+GROUPED = [pytest.param(family, marks=pytest.mark.xdist_group(f"family-{family}")) for family in FAMILIES]
 
 
-@pytest.fixture(scope="module", params=FAMILIES)
+@pytest.fixture(scope="module", params=GROUPED)
 def trained(request, corpus, tmp_path_factory) -> tuple[Path, Path]:
     """(the pretrained checkpoint, the run folder) of 4 steps of ``request.param``'s family, decoding with an
     n-gram tuned on a one-point grid (so the export ships its LM)."""
@@ -73,7 +81,7 @@ def test_vasr_transcribe_gives_word_times_in_the_familys_frames(trained, corpus,
     pause = np.zeros(SAMPLE_RATE // 2, np.float32)
     sf.write(wav, np.concatenate([load_audio(audio[0]), pause, load_audio(audio[1])]), SAMPLE_RATE)
     out = tmp_path / "out.jsonl"
-    finish(launch([sys.executable, "-m", "vasr.infer.transcribe", str(export), str(wav), "--out", str(out)]))
+    assert transcribe([str(export), str(wav), "--out", str(out)]) == 0
     (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["duration"] == pytest.approx(len(sf.read(wav)[0]) / SAMPLE_RATE, abs=1e-3)
     times = [t for word in row["words"] for t in (word["start"], word["end"])]
@@ -92,9 +100,11 @@ def test_vasr_transcribe_gives_word_times_in_the_familys_frames(trained, corpus,
 def test_vasr_evaluate_scores_the_export_with_its_tuned_lm(trained, corpus, tmp_path):
     _, folder = trained
     attrs = json.loads((folder / "export" / "language_model" / "attrs.json").read_text())
-    args = [f"model_path={folder / 'export'}", *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "run_name=ev"]
-    run("evaluate.py", *args, "device=cpu", "batch_size=32")  # as the run scored its test split
-    metrics = json.loads((tmp_path / "evaluate" / "ev" / "metrics.json").read_text())
+    args = [f"model_path={folder / 'export'}", *corpus_args(corpus), f"paths.output_dir={tmp_path}"]
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("evaluate", [*args, "device=cpu", "batch_size=32"])  # as the run scored its test split
+    evaluate(cfg)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert (metrics["alpha"], metrics["beta"]) == (attrs["alpha"], attrs["beta"])
     # the export's test scores are the run's own (the same input, decoding and LM): training and vasr-evaluate agree
     results = json.loads((folder / "results.json").read_text())
@@ -104,7 +114,7 @@ def test_vasr_evaluate_scores_the_export_with_its_tuned_lm(trained, corpus, tmp_
 def test_vasr_export_onnx_gives_pytorchs_logits(trained, corpus, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     _, folder = trained
-    finish(launch([sys.executable, "-m", "vasr.model.onnx", str(folder / "export"), str(tmp_path)]))
+    export_onnx_command([str(folder / "export"), str(tmp_path)])
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     model, _ = load_for_inference(folder / "export")
     features = load_features(folder / "export", model.config)

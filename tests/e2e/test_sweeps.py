@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def sweep_args(corpus: Path, *extra: str) -> list[str]:
-    return ["hparams_search=optuna", *QUICK, *corpus_args(corpus), "~nlu", *extra]
+    return ["hparams_search=optuna", *QUICK, *corpus_args(corpus), *extra]
 
 
 def trials(storage: str) -> list[optuna.trial.FrozenTrial]:

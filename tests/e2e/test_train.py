@@ -1,5 +1,6 @@
 """train.py and evaluate.py end to end on a small corpus, as a user runs them."""
 
+import contextlib
 import csv
 import json
 import math
@@ -8,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -23,6 +25,8 @@ from vasr.model.averaging import average_checkpoints
 from vasr.model.export import load_checkpoint
 
 pytestmark = pytest.mark.slow
+# The tests reading the module's trained run: one pytest-xdist worker (--dist loadgroup) runs them, so it trains once.
+TRAINED = pytest.mark.xdist_group("e2e-train-trained")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -62,6 +66,35 @@ def run(script: str, *overrides: str, timeout: float = 600, **env: str) -> subpr
     return finish(launch([sys.executable, str(ROOT / script), *overrides], **env), timeout)
 
 
+def killed_at(args: list[str], folder: Path, step: int) -> None:
+    """Run ``args`` until rank 0 reaches ``step`` (the checkpoint of the step before it written), then SIGKILL
+    every process of the job."""
+    marker = folder.parent / f"{folder.name}.held"
+    hold = [
+        "+callbacks.hold._target_=tests.hold.HoldAt",
+        f"+callbacks.hold.step={step}",
+        f"+callbacks.hold.marker={marker}",
+    ]
+    with (folder.parent / f"{folder.name}.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "train.py"), *args, *hold],
+            cwd=ROOT,
+            env=clean_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.time() + 600
+        while not marker.exists():
+            assert process.poll() is None and time.time() < deadline, "the run ended before reaching the step"
+            time.sleep(0.5)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def corpus_args(corpus: Path) -> list[str]:
     return [
         "data=soict",
@@ -95,6 +128,7 @@ def trained(corpus, tmp_path_factory) -> Path:
     return runs / "train" / "e2e"
 
 
+@TRAINED
 def test_run_folder_holds_every_artefact(trained):
     expected = [
         "checkpoints/last.ckpt",
@@ -134,6 +168,7 @@ def test_run_folder_holds_every_artefact(trained):
     assert json.loads((trained / "validation.json").read_text())[0]["kept"] == 24
 
 
+@TRAINED
 def test_export_is_the_better_of_the_best_checkpoint_and_the_average_of_the_kept(trained):
     results = json.loads((trained / "results.json").read_text())
     kept = sorted(trained.glob("checkpoints/best-step*.ckpt"))
@@ -149,6 +184,7 @@ def test_export_is_the_better_of_the_best_checkpoint_and_the_average_of_the_kept
     assert all(torch.equal(exported[k], v) for k, v in expected.state_dict().items() if k in exported)
 
 
+@TRAINED
 def test_export_loads_with_hugging_face(trained):
     model = Wav2Vec2ForCTC.from_pretrained(trained / "export")
     processor = Wav2Vec2Processor.from_pretrained(trained / "export")
@@ -156,42 +192,46 @@ def test_export_loads_with_hugging_face(trained):
     assert model.lm_head.out_features == len(vocab) == len(processor.tokenizer)
 
 
-@pytest.mark.parametrize("target", ["checkpoints/last.ckpt", "export"])
-def test_evaluate_writes_per_utterance_lines(trained, corpus, tmp_path, target):
+def evaluate(model_path: Path, corpus: Path, runs: Path, name: str, *extra: str) -> tuple[str, list[dict], dict]:
+    """``evaluate.py`` on the run's test split: (its stdout, its predictions.jsonl rows, its metrics.json)."""
     result = run(
         "evaluate.py",
-        f"model_path={trained / target}",
+        f"model_path={model_path}",
         *corpus_args(corpus),
-        f"paths.runs_dir={tmp_path}",
-        "run_name=ev",
+        f"paths.runs_dir={runs}",
+        *extra,
+        f"run_name={name}",
         "batch_size=4",
     )
-    rows = [json.loads(x) for x in (tmp_path / "evaluate" / "ev" / "predictions.jsonl").read_text().splitlines()]
-    greedy = {"id", "reference", "hypothesis", "wer"}
-    metrics = json.loads((tmp_path / "evaluate" / "ev" / "metrics.json").read_text())
-    assert f"WER {metrics['wer']:.4f}" in result.stdout
-    # the export carries the run's n-gram LM, and a checkpoint of the run finds it there: scored both ways
-    assert len(rows) == 6 and set(rows[0]) == greedy | {"lm_hypothesis", "lm_wer"}
+    folder = runs / "evaluate" / name
+    rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+    return result.stdout, rows, json.loads((folder / "metrics.json").read_text())
+
+
+def check_scored_with_the_runs_lm(trained: Path, stdout: str, rows: list[dict], metrics: dict) -> None:
+    """One line per test utterance, scored greedy and with the n-gram LM the run tuned (its export carries it, and a
+    checkpoint of the run finds it there)."""
+    assert f"WER {metrics['wer']:.4f}" in stdout
+    assert len(rows) == 6 and set(rows[0]) == {"id", "reference", "hypothesis", "wer", "lm_hypothesis", "lm_wer"}
     decoder = json.loads((trained / "export" / "language_model" / "attrs.json").read_text())
     assert metrics["alpha"] == decoder["alpha"]
-    assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in result.stdout
+    assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in stdout
 
 
-def test_evaluate_reports_slu_beside_wer_with_an_nlu_model(trained, corpus, tmp_path):
-    args = [f"model_path={trained / 'export'}", f"nlu_path={trained / 'nlu'}", *corpus_args(corpus)]
-    result = run("evaluate.py", *args, f"paths.runs_dir={tmp_path}", "run_name=slu", "batch_size=4")
-    metrics = json.loads((tmp_path / "evaluate" / "slu" / "metrics.json").read_text())
+@TRAINED
+def test_evaluate_a_checkpoint_writes_per_utterance_lines(trained, corpus, tmp_path):
+    check_scored_with_the_runs_lm(trained, *evaluate(trained / "checkpoints" / "last.ckpt", corpus, tmp_path, "ev"))
+
+
+@TRAINED
+def test_evaluate_an_export_reports_slu_beside_wer_and_greedy_on_the_cpu_agrees(trained, corpus, tmp_path):
+    """The export with the run's NLU model (device=auto); then greedy on the CPU: the same WER, no LM."""
+    stdout, rows, metrics = evaluate(trained / "export", corpus, tmp_path, "slu", f"nlu_path={trained / 'nlu'}")
+    check_scored_with_the_runs_lm(trained, stdout, rows, metrics)
     for reading, name in (("gold", "gold text"), ("greedy+itn", "greedy ASR + ITN"), ("lm+itn", "ASR + LM + ITN")):
-        assert f"SLU from {name}: intent accuracy {metrics[f'slu/{reading}/intent_accuracy']:.1%}" in result.stdout
-
-
-def test_evaluate_on_the_cpu_and_on_auto_agree_and_greedy_turns_the_lm_off(trained, corpus, tmp_path):
-    found = {}
-    for device in ("cpu", "auto"):
-        args = [f"model_path={trained / 'export'}", *corpus_args(corpus), f"paths.runs_dir={tmp_path}", "batch_size=4"]
-        run("evaluate.py", *args, f"run_name={device}", f"device={device}", "decode=greedy")
-        found[device] = json.loads((tmp_path / "evaluate" / device / "metrics.json").read_text())
-    assert found["cpu"]["wer"] == found["auto"]["wer"] and "lm_wer" not in found["cpu"]
+        assert f"SLU from {name}: intent accuracy {metrics[f'slu/{reading}/intent_accuracy']:.1%}" in stdout
+    _, _, greedy = evaluate(trained / "export", corpus, tmp_path, "cpu", "device=cpu", "decode=greedy")
+    assert greedy["wer"] == metrics["wer"] and "lm_wer" not in greedy
 
 
 def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_after(corpus, tmp_path):
@@ -201,6 +241,8 @@ def test_default_fine_tune_keeps_the_feature_encoder_and_reports_before_and_afte
         *corpus_args(corpus),
         f"paths.runs_dir={tmp_path}",
         "run_name=ft",
+        "decode.tune.alpha=[0.5]",  # the n-gram LM on a one-point grid: the summary's LM lines, not a weight search
+        "decode.tune.beta=[1.0]",
         "trainer.max_steps=3",
         "trainer.val_check_interval=2",
         "callbacks.blank_plateau.after_steps=0",  # the shipped model reads text from the start: no plateau to report
@@ -266,6 +308,7 @@ def test_gpu_trainer_trains_the_reference_model(corpus, base_like_checkpoint, tm
         "trainer.log_every_n_steps=1",
         "logger=csv",
         "decode=greedy",
+        "~nlu",
         "test_after_fit=false",
         *corpus_args(corpus),
         "data.loader.pin_memory=false",
