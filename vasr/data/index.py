@@ -37,21 +37,33 @@ class Item:
 
 
 class ColumnBuilder:
-    """Strings appended to one growing UTF-8 blob; offsets say where each ends."""
+    """Strings appended to a list, encoded into one growing UTF-8 blob a chunk at a time: a few C-level passes per
+    chunk rather than one encode and one resize per string, and never more than a chunk of them held as objects."""
+
+    CHUNK = 65_536
 
     def __init__(self) -> None:
-        self.blob = bytearray()
-        self.ends = array("q")
+        self.pending: list[str] = []
+        self.parts: list[bytes] = []
+        self.lengths: list[np.ndarray] = []
 
     def append(self, value: str) -> None:
-        self.blob += value.encode("utf-8")
-        self.ends.append(len(self.blob))
+        self.pending.append(value)
+        if len(self.pending) >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        encoded = [value.encode("utf-8") for value in self.pending]
+        self.parts.append(b"".join(encoded))
+        self.lengths.append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+        self.pending = []
 
     def build(self) -> StringColumn:
-        return StringColumn(bytes(self.blob), np.concatenate([[0], np.frombuffer(self.ends, dtype=np.int64)]))
+        self.flush()
+        return StringColumn(b"".join(self.parts), np.concatenate([[0], np.cumsum(np.concatenate(self.lengths))]))
 
 
-class StringColumn:
+class StringColumn(Sequence[str]):
     """Strings as one UTF-8 blob and ``len + 1`` offsets: two objects however many strings."""
 
     def __init__(self, blob: bytes, offsets: np.ndarray) -> None:
@@ -61,8 +73,25 @@ class StringColumn:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def __getitem__(self, i: int) -> str:
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> StringColumn: ...
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.take(np.arange(len(self))[i])
         return self.blob[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        """Every string in order, sliced by plain ints (a numpy scalar per index costs more than the decoding)."""
+        offsets = self.offsets.tolist()
+        view = memoryview(self.blob)
+        for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+            yield str(view[start:end], "utf-8")
+
+    def joined(self) -> str:
+        """All strings end to end, decoded at once: for statistics over characters, not over strings."""
+        return self.blob.decode("utf-8")
 
     def lengths(self) -> np.ndarray:
         """Each string's length in UTF-8 bytes."""
@@ -87,8 +116,8 @@ class IndexBuilder:
         return len(self.durations)
 
     def append(self, item: Item) -> None:
-        for name in COLUMNS:
-            self.columns[name].append(getattr(item, name))
+        for name, column in self.columns.items():
+            column.append(getattr(item, name))
         self.durations.append(item.duration)
         self.lines.append(item.line)
 
@@ -137,10 +166,9 @@ class UtteranceIndex(Sequence[Item]):
     def __iter__(self) -> Iterator[Item]:
         return (self[i] for i in range(len(self)))
 
-    def column(self, name: str) -> Iterator[str]:
+    def column(self, name: str) -> StringColumn:
         """One string column (``id``, ``text``, ``path`` …) without making Items."""
-        strings = self.columns[name]
-        return (strings[i] for i in range(len(strings)))
+        return self.columns[name]
 
     def take(self, rows: np.ndarray) -> UtteranceIndex:
         """The utterances at ``rows`` (positions, or a boolean mask), in that order."""

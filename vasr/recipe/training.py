@@ -50,7 +50,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     decode = DecodeConfig.from_yaml(cfg.decode)
     check_optimized_metric(cfg.optimized_metric, reported_metrics(cfg, decode, splits))
     old_vocab = pretrained_vocab(cfg.model.pretrained) if cfg.model.pretrained else None
-    vocab, coverage = run_vocab(cfg.vocab.strategy, splits, old_vocab)
+    # Only characters count: each split's transcripts joined into one string, not a million strings.
+    vocab, coverage = run_vocab(cfg.vocab.strategy, {k: [v.column("text").joined()] for k, v in splits.items()}, old_vocab)
     if ckpt_path:
         vocab = resumed_vocab(ckpt_path, splits, cfg.resume_changed_split)
     module = instantiate(cfg.model, _convert_="all")(vocab=vocab, old_vocab=old_vocab, seed=cfg.seed)
@@ -60,7 +61,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         run.write_json("vocab_coverage.json", coverage)
         write_splits(splits, run.split)
         run.write_json("validation.json", [r.to_dict() for r in reports])
-    module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, list(splits["train"].column("text"))))
+    module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, splits["train"].column("text")))
     # Only the loader's settings go through instantiate: the corpus (arrays) and the features (a dataclass) would
     # be turned into config nodes, one per utterance.
     datamodule = instantiate(cfg.data.loader, _partial_=True)(
