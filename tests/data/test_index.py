@@ -3,7 +3,7 @@ import pickle
 import numpy as np
 import pytest
 
-from vasr.data.index import Item, UtteranceIndex
+from vasr.data.index import IndexBuilder, Item, UtteranceIndex
 
 ITEMS = [
     Item(f"u{i}", text, f"/audio/{i}.wav", 1.0 + i / 4, i + 1, text.upper(), "m.jsonl")
@@ -34,3 +34,20 @@ def test_held_in_a_few_objects_whatever_its_size():
     assert pickle.loads(pickle.dumps(many))[2001] == ITEMS[1]
     held = [many.durations, many.lines, *many.columns.values()]
     assert all(isinstance(column.blob, bytes) for column in many.columns.values()) and len(held) == 7
+
+
+def test_built_in_chunks_as_appended(monkeypatch):
+    """The builder encodes a chunk at a time: chunk edges must not show."""
+    monkeypatch.setattr(IndexBuilder, "CHUNK", 3)
+    builder = IndexBuilder()
+    for item in ITEMS * 2:
+        builder.append(item)
+    index = builder.build()
+    assert list(index) == ITEMS * 2 and len(builder) == 8
+    assert list(IndexBuilder().build()) == []
+
+
+def test_a_column_iterates_and_joins_its_strings():
+    texts = UtteranceIndex.of(ITEMS).column("text")
+    assert list(texts) == [item.text for item in ITEMS] and texts[1] == ITEMS[1].text
+    assert texts.joined() == "".join(item.text for item in ITEMS) and list(texts[1:3]) == [ITEMS[1].text, ""]

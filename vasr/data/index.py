@@ -11,6 +11,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import overload
 
 import numpy as np
@@ -34,33 +35,6 @@ class Item:
     def where(self) -> str:
         """``manifest:line``, how errors name this utterance."""
         return f"{self.manifest}:{self.line}"
-
-
-class ColumnBuilder:
-    """Strings appended to a list, encoded into one growing UTF-8 blob a chunk at a time: a few C-level passes per
-    chunk rather than one encode and one resize per string, and never more than a chunk of them held as objects."""
-
-    CHUNK = 65_536
-
-    def __init__(self) -> None:
-        self.pending: list[str] = []
-        self.parts: list[bytes] = []
-        self.lengths: list[np.ndarray] = []
-
-    def append(self, value: str) -> None:
-        self.pending.append(value)
-        if len(self.pending) >= self.CHUNK:
-            self.flush()
-
-    def flush(self) -> None:
-        encoded = [value.encode("utf-8") for value in self.pending]
-        self.parts.append(b"".join(encoded))
-        self.lengths.append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
-        self.pending = []
-
-    def build(self) -> StringColumn:
-        self.flush()
-        return StringColumn(b"".join(self.parts), np.concatenate([[0], np.cumsum(np.concatenate(self.lengths))]))
 
 
 class StringColumn(Sequence[str]):
@@ -105,10 +79,16 @@ class StringColumn(Sequence[str]):
 
 
 class IndexBuilder:
-    """Items appended one at a time (validation's output) into the columns of an :class:`UtteranceIndex`."""
+    """Items appended one at a time (validation's output) into the columns of an :class:`UtteranceIndex`: held as
+    objects a chunk at a time, each chunk encoded column by column in a few C-level passes (one encode and one
+    resize per string cost more than reading the manifest's line)."""
+
+    CHUNK = 65_536
 
     def __init__(self) -> None:
-        self.columns = {name: ColumnBuilder() for name in COLUMNS}
+        self.pending: list[Item] = []
+        self.parts: dict[str, list[bytes]] = {name: [] for name in COLUMNS}
+        self.lengths: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
         self.durations = array("d")
         self.lines = array("q")
 
@@ -116,17 +96,27 @@ class IndexBuilder:
         return len(self.durations)
 
     def append(self, item: Item) -> None:
-        for name, column in self.columns.items():
-            column.append(getattr(item, name))
+        self.pending.append(item)
         self.durations.append(item.duration)
         self.lines.append(item.line)
+        if len(self.pending) >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        for name in COLUMNS:
+            encoded = [value.encode("utf-8") for value in map(attrgetter(name), self.pending)]
+            self.parts[name].append(b"".join(encoded))
+            self.lengths[name].append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+        self.pending = []
 
     def build(self) -> UtteranceIndex:
-        return UtteranceIndex(
-            {name: column.build() for name, column in self.columns.items()},
-            np.frombuffer(self.durations, dtype=np.float64).copy(),
-            np.frombuffer(self.lines, dtype=np.int64).copy(),
-        )
+        self.flush()
+        columns = {
+            name: StringColumn(b"".join(self.parts[name]), np.concatenate([[0], *self.lengths[name]]).cumsum())
+            for name in COLUMNS
+        }
+        durations = np.frombuffer(self.durations, dtype=np.float64).copy()
+        return UtteranceIndex(columns, durations, np.frombuffer(self.lines, dtype=np.int64).copy())
 
 
 class UtteranceIndex(Sequence[Item]):

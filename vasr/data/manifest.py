@@ -8,7 +8,6 @@ read, so a 100,000-line manifest validates in seconds.
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -234,11 +233,11 @@ def check_row(row: Row, checks: Checks, report: ValidationReport) -> Item | None
 def audio_path(root: Path, file: str) -> str:
     """``str(root / file)``, pathlib's spelling of it, with pathlib called once per folder rather than per row (a
     million rows live in a few hundred folders)."""
-    folder, name = os.path.split(file)
+    name = file.rpartition("/")[2]
     if name in ("", ".", ".."):
         return str(root / file)
-    base = folder_path(root, folder)
-    return name if base == "." else os.path.join(base, name)
+    base = folder_path(root, file[: len(file) - len(name)])
+    return name if base == "." else base + name if base.endswith("/") else base + "/" + name
 
 
 @lru_cache(maxsize=4096)
