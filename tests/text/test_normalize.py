@@ -5,8 +5,8 @@ import unicodedata
 import pytest
 
 from vasr.text import normalize
-from vasr.text.normalize import DEFAULT_DROP
 from vasr.text.itn import inverse_normalize
+from vasr.text.normalize import DEFAULT_DROP
 
 
 def test_nfc_recomposes_decomposed_vietnamese():
@@ -56,7 +56,9 @@ def reference_normalize(text: str, drop: str) -> str:
 
 @pytest.mark.parametrize("drop", [DEFAULT_DROP, ",", ""])
 def test_fast_path_gives_what_the_regex_and_tables_gave(drop):
-    alphabet = list("aĂắ") + [unicodedata.normalize("NFD", "ế")] + list("09.,/!-") + [" ", "\t", "\u00a0", "\x00", "\x01"]
+    alphabet = (
+        list("aĂắ") + [unicodedata.normalize("NFD", "ế")] + list("09.,/!-") + [" ", "\t", "\u00a0", "\x00", "\x01"]
+    )
     rng = random.Random(0)
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
     assert [normalize(text, drop=drop) for text in texts] == [reference_normalize(text, drop) for text in texts]

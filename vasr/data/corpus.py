@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from omegaconf import DictConfig
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
 from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.data.ctc_fit import check_ctc_fit
@@ -32,17 +35,79 @@ def ensure_corpus(data: DictConfig, writer: bool, wait_seconds: float = 3600) ->
         log.info("corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
         write_corpus(manifest.parent, data.synthesize.num, data.synthesize.seed, text=data.synthesize.get("text"))
         return
+    wait_for(manifest, "rank 0 did not write", wait_seconds)
+
+
+def wait_for(path: Path, failure: str, wait_seconds: float = 3600) -> None:
+    """Until ``path`` exists (another process writes it); ``failure`` and the path in the error after
+    ``wait_seconds``."""
     deadline = time.monotonic() + wait_seconds
-    while not manifest.exists():
+    while not path.exists():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"rank 0 did not write {manifest} in {wait_seconds:.0f} s")
+            raise TimeoutError(f"{failure} {path} in {wait_seconds:.0f} s")
         time.sleep(1)
 
 
-def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Splits, list[ValidationReport]]:
+def corpus_key(data: DictConfig, seed: int) -> str:
+    """What the validated corpus depends on: ``data``'s settings, the seed of the split, and each manifest's size
+    and modification time (a manifest edited between two runs in one folder is another corpus)."""
+    found = [OmegaConf.to_container(data, resolve=True), seed]
+    for manifest in (data.manifest, data.get("val_manifest"), data.get("test_manifest")):
+        path = Path(manifest) if manifest else None
+        found.append([path.stat().st_size, path.stat().st_mtime_ns] if path and path.is_file() else None)
+    return hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def save_corpus(path: Path, splits: Splits, reports: list[ValidationReport]) -> None:
+    """``splits`` and ``reports`` in one file (numpy arrays, no pickle), written whole or not at all."""
+    arrays = {f"{name}/{key}": array for name, items in splits.items() for key, array in items.arrays().items()}
+    arrays["reports"] = np.array(json.dumps([report.to_dict() for report in reports]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as handle:
+        np.savez(handle, **arrays)
+    partial.replace(path)
+
+
+def load_saved_corpus(path: Path) -> tuple[Splits, list[ValidationReport]]:
+    """What :func:`save_corpus` wrote."""
+    with np.load(path, allow_pickle=False) as found:
+        arrays = {key: found[key] for key in found.files}
+    names = dict.fromkeys(key.split("/")[0] for key in arrays if "/" in key)  # in the order saved
+    splits = {
+        name: UtteranceIndex.from_arrays({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{name}/")})
+        for name in names
+    }
+    reports = [ValidationReport.from_dict(found) for found in json.loads(str(arrays["reports"]))]
+    return splits, reports
+
+
+def load_corpus(
+    data: DictConfig, seed: int, writer: bool = True, share: Path | None = None
+) -> tuple[Splits, list[ValidationReport]]:
     """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing, by the
-    ``writer`` process)."""
+    ``writer`` process). With ``share`` (the run's folder), the writer leaves what it validated there and the other
+    ranks load it, so they neither parse the manifests nor read a header again, and hold the very same splits."""
     ensure_corpus(data, writer)
+    if share is None:
+        return validate_corpus(data, seed)
+    shared = share / f"corpus-{corpus_key(data, seed)}.npz"
+    if writer:
+        splits, reports = validate_corpus(data, seed)
+        save_corpus(shared, splits, reports)
+        return splits, reports
+    wait_for(shared, "rank 0 did not write")
+    return load_saved_corpus(shared)
+
+
+def forget_shared(share: Path) -> None:
+    """Remove what :func:`load_corpus` left in ``share`` for the other ranks, once they have it."""
+    for path in share.glob("corpus-*.npz"):
+        path.unlink(missing_ok=True)
+
+
+def validate_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
+    """Each manifest of ``data`` read and validated, and the splits made."""
     return load_splits(
         data.manifest,
         data.audio_dir,

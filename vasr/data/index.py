@@ -9,7 +9,7 @@ numbers are numpy arrays, and an :class:`Item` is made only when one is asked fo
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import overload
@@ -167,6 +167,19 @@ class UtteranceIndex(Sequence[Item]):
         return UtteranceIndex(
             {name: column.take(rows) for name, column in self.columns.items()}, self.durations[rows], self.lines[rows]
         )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The index as named arrays (``numpy.savez``'s input): how one process hands it to others."""
+        found = {"durations": self.durations, "lines": self.lines}
+        for name, column in self.columns.items():
+            found |= {f"{name}.blob": np.frombuffer(column.blob, dtype=np.uint8), f"{name}.offsets": column.offsets}
+        return found
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> UtteranceIndex:
+        """The index :meth:`arrays` gave."""
+        columns = {name: StringColumn(arrays[f"{name}.blob"].tobytes(), arrays[f"{name}.offsets"]) for name in COLUMNS}
+        return cls(columns, arrays["durations"], arrays["lines"])
 
     def __repr__(self) -> str:
         return f"UtteranceIndex({len(self)} utterances, {self.durations.sum() / 3600:.2f} h)"

@@ -82,6 +82,12 @@ class ValidationReport:
             "examples": self.examples,
         }
 
+    @classmethod
+    def from_dict(cls, found: dict) -> ValidationReport:
+        """The report :meth:`to_dict` gave."""
+        counters = {key: Counter(found[key]) for key in ("skipped", "filtered")}
+        return cls(**(found | counters))
+
     def summary(self) -> str:
         parts = [f"{self.manifest}: kept {self.kept}"]
         if self.skipped:
