@@ -83,11 +83,12 @@ class IndexBuilder:
     objects a chunk at a time, each chunk encoded column by column in a few C-level passes (one encode and one
     resize per string cost more than reading the manifest's line)."""
 
-    CHUNK = 65_536
+    CHUNK = 16_384
 
     def __init__(self) -> None:
         self.pending: list[Item] = []
-        self.parts: dict[str, list[bytes]] = {name: [] for name in COLUMNS}
+        # bytearrays grow in place (realloc, mremap once large), so the heap is not left holding freed chunks
+        self.blobs = {name: bytearray() for name in COLUMNS}
         self.lengths: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
         self.durations = array("d")
         self.lines = array("q")
@@ -105,16 +106,17 @@ class IndexBuilder:
     def flush(self) -> None:
         for name in COLUMNS:
             encoded = [value.encode("utf-8") for value in map(attrgetter(name), self.pending)]
-            self.parts[name].append(b"".join(encoded))
+            self.blobs[name] += b"".join(encoded)
             self.lengths[name].append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
         self.pending = []
 
     def build(self) -> UtteranceIndex:
         self.flush()
-        columns = {
-            name: StringColumn(b"".join(self.parts[name]), np.concatenate([[0], *self.lengths[name]]).cumsum())
-            for name in COLUMNS
-        }
+        columns = {}
+        for name in COLUMNS:  # each column's buffer let go once copied: one column held twice at a time, not all
+            columns[name] = StringColumn(
+                bytes(self.blobs.pop(name)), np.concatenate([[0], *self.lengths.pop(name)]).cumsum()
+            )
         durations = np.frombuffer(self.durations, dtype=np.float64).copy()
         return UtteranceIndex(columns, durations, np.frombuffer(self.lines, dtype=np.int64).copy())
 
