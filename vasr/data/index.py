@@ -47,13 +47,7 @@ class StringColumn(Sequence[str]):
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> StringColumn: ...
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return self.take(np.arange(len(self))[i])
+    def __getitem__(self, i: int) -> str:  # positions only: a split is sliced whole, a column never
         return self.blob[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
