@@ -1,10 +1,12 @@
 import shutil
 from pathlib import Path
 
+import pytest
 from omegaconf import OmegaConf
 
 from vasr.data import corpus as corpus_module
 from vasr.data.corpus import forget_shared, load_corpus
+from vasr.data.manifest import ManifestError
 
 
 def data_config(folder):
@@ -37,3 +39,15 @@ def test_a_changed_manifest_or_seed_is_another_corpus(corpus, tmp_path):
     manifest = tmp_path / "corpus" / "manifest.jsonl"
     manifest.write_text(manifest.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert corpus_module.corpus_key(data, 0) != key
+
+
+def test_other_ranks_stop_with_rank_0_when_the_corpus_is_refused(corpus, tmp_path):
+    """A manifest rank 0 refuses (a bad line) stops the other ranks at once, naming why, instead of an hour's wait."""
+    shutil.copytree(corpus, tmp_path / "corpus")
+    manifest = tmp_path / "corpus" / "manifest.jsonl"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    data = data_config(tmp_path / "corpus")
+    with pytest.raises(ManifestError, match="not JSON"):
+        load_corpus(data, seed=0, writer=True, share=tmp_path / "run")
+    with pytest.raises(RuntimeError, match="(?s)rank 0 could not validate the corpus: ManifestError: .*manifest.jsonl:25: not JSON"):
+        load_corpus(data, seed=0, writer=False, share=tmp_path / "run")

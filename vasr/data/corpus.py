@@ -38,11 +38,11 @@ def ensure_corpus(data: DictConfig, writer: bool, wait_seconds: float = 3600) ->
     wait_for(manifest, "rank 0 did not write", wait_seconds)
 
 
-def wait_for(path: Path, failure: str, wait_seconds: float = 3600) -> None:
-    """Until ``path`` exists (another process writes it); ``failure`` and the path in the error after
+def wait_for(path: Path, failure: str, wait_seconds: float = 3600, also: Path | None = None) -> None:
+    """Until ``path`` (or ``also``) exists (another process writes it); ``failure`` and the path in the error after
     ``wait_seconds``."""
     deadline = time.monotonic() + wait_seconds
-    while not path.exists():
+    while not path.exists() and not (also and also.exists()):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{failure} {path} in {wait_seconds:.0f} s")
         time.sleep(1)
@@ -92,17 +92,26 @@ def load_corpus(
     if share is None:
         return validate_corpus(data, seed)
     shared = share / f"corpus-{corpus_key(data, seed)}.npz"
+    failed = shared.with_suffix(".failed")
     if writer:
-        splits, reports = validate_corpus(data, seed)
+        failed.unlink(missing_ok=True)
+        try:
+            splits, reports = validate_corpus(data, seed)
+        except Exception as error:  # the other ranks stop with it rather than wait for a file that never comes
+            share.mkdir(parents=True, exist_ok=True)
+            failed.write_text(f"{type(error).__name__}: {error}", encoding="utf-8")
+            raise
         save_corpus(shared, splits, reports)
         return splits, reports
-    wait_for(shared, "rank 0 did not write")
+    wait_for(shared, "rank 0 did not write", also=failed)
+    if failed.exists():
+        raise RuntimeError(f"rank 0 could not validate the corpus: {failed.read_text(encoding='utf-8')}")
     return load_saved_corpus(shared)
 
 
 def forget_shared(share: Path) -> None:
     """Remove what :func:`load_corpus` left in ``share`` for the other ranks, once they have it."""
-    for path in share.glob("corpus-*.npz"):
+    for path in [*share.glob("corpus-*.npz"), *share.glob("corpus-*.failed")]:
         path.unlink(missing_ok=True)
 
 
