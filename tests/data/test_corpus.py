@@ -49,5 +49,6 @@ def test_other_ranks_stop_with_rank_0_when_the_corpus_is_refused(corpus, tmp_pat
     data = data_config(tmp_path / "corpus")
     with pytest.raises(ManifestError, match="not JSON"):
         load_corpus(data, seed=0, writer=True, share=tmp_path / "run")
-    with pytest.raises(RuntimeError, match="(?s)rank 0 could not validate the corpus: ManifestError: .*manifest.jsonl:25: not JSON"):
+    refused = "(?s)rank 0 could not validate the corpus: ManifestError: .*manifest.jsonl:25: not JSON"
+    with pytest.raises(RuntimeError, match=refused):
         load_corpus(data, seed=0, writer=False, share=tmp_path / "run")
