@@ -164,6 +164,7 @@ def epoch(n: int, root: Path, num_workers: int, real_audio: bool, every: float =
             except (FileNotFoundError, psutil.NoSuchProcess):
                 continue
             samples.append({"s": round(time.monotonic() - start), "private_mb": list(found.values())})
+            print(json.dumps(samples[-1]), flush=True)  # as it goes: a run stopped early still tells
 
     batches = 0
     watcher = threading.Thread(target=sample, daemon=True)
@@ -204,8 +205,7 @@ def main() -> None:
                 print(f"RESULT {key}_{n} {row[key]}", flush=True)
     else:
         found = epoch(args.size, args.root, args.num_workers, args.real_audio)
-        for row in found.pop("samples"):
-            print(json.dumps(row))
+        del found["samples"]
         print(json.dumps(found))
         for key in ("start_mb", "end_mb", "max_mb"):
             for k, value in enumerate(found[key]):
