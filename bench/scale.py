@@ -1,19 +1,24 @@
-"""Start-up time and memory at 10k to millions of utterances, and DataLoader workers' memory over a long stretch.
+"""Start-up time and memory at 10k to millions of utterances, and DataLoader workers' memory over a whole epoch.
 
 A synthetic corpus of N hard links to a few short WAVs, with durations in the manifest (as vasr-prepare, NeMo and
-lhotse write them). ``startup``: ``train.py model=micro trainer.max_steps=1`` in a subprocess, timed from its
-start to the first training step (Lightning's "`Trainer.fit` stopped" after it) and from the run's first log
-line (imports and Hydra done) to that, and to its end; peak RSS from ``/usr/bin/time -v``; RESULT lines give
-each size's ratio to the first. ``workers``: the DataModule built from the largest manifest, its training loader
-iterated with workers while their private memory (USS) is sampled.
+lhotse write them) and transcripts drawn at random from a few hundred syllables (every line its own sentence, so
+no cache of repeated transcripts flatters the figures). ``startup``: ``train.py model=micro trainer.max_steps=1``
+in a subprocess, timed from its start to the first training step (Lightning's "`Trainer.fit` stopped" after it)
+and from the run's first log line (imports and Hydra done) to that; its CPU seconds (user + system, less sensitive
+to the machine's load than the wall clock) to the first step and in all; peak RSS from ``/usr/bin/time -v``; the
+load average before and after each.
+``epoch``: the DataModule built from the manifest, one whole epoch of its training loader iterated by its workers
+(audio reading replaced by a fixed array unless ``--real-audio``: the index is what workers could copy, not the
+audio), each worker's private memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) sampled.
 
     python bench/scale.py startup --sizes 10000 100000 1000000
-    python bench/scale.py workers --size 1000000 --seconds 300
+    python bench/scale.py epoch --size 1000000 --num-workers 2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -24,18 +29,36 @@ import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 import psutil
 import soundfile as sf
 
-SENTENCES = ("bật đèn phòng khách", "tắt quạt", "mở rèm phòng ngủ", "tăng nhiệt độ điều hoà", "giảm âm lượng")
+WORDS = (
+    "bật tắt mở đóng tăng giảm đèn quạt rèm cửa phòng khách ngủ bếp tắm điều hoà nhiệt độ âm lượng tivi loa máy giặt "
+    "sấy nóng lạnh hai ba bốn năm sáu bảy tám chín mười giờ phút sáng chiều tối nhà tôi giúp với nhé đi lên xuống "
+    "một chút nữa cho con của bố mẹ ông bà anh chị em bàn ghế sân vườn cổng ban công góc trái phải giữa trên dưới"
+)
+SYLLABLES = WORDS.split()
 BASE_SECONDS = (1.2, 1.5, 1.8, 2.1, 2.4)
 PER_FOLDER = 10_000
 LINKS_PER_FILE = 50_000  # ext4 allows 65,000 hard links to one file
 
 
+def sentences(n: int, seed: int) -> list[str]:
+    """``n`` transcripts of 2–5 random syllables, most of them distinct, some capitalised or punctuated as corpora
+    write them (so normalisation has work to do)."""
+    rng = np.random.default_rng(seed)
+    words = rng.integers(len(SYLLABLES), size=(n, 5)).tolist()
+    counts = rng.integers(2, 6, size=n).tolist()
+    marks = rng.choice(["", "", "", ".", "?", "!"], size=n).tolist()
+    texts = [" ".join(SYLLABLES[w] for w in row[:k]) + mark for row, k, mark in zip(words, counts, marks, strict=True)]
+    return [text.capitalize() if i % 3 == 0 else text for i, text in enumerate(texts)]
+
+
 def write_corpus(n: int, root: Path, seed: int = 0) -> Path:
     """``root/manifest.jsonl`` of ``n`` utterances (durations stated), each a hard link to one of a few WAVs; small
-    separate val and test manifests so that only the training split grows. Made once per size."""
+    separate val and test manifests so that only the training split grows. Made once per size (links already
+    there are kept)."""
     manifest = root / "manifest.jsonl"
     if manifest.exists():
         return manifest
@@ -46,26 +69,32 @@ def write_corpus(n: int, root: Path, seed: int = 0) -> Path:
     for k in range(len(BASE_SECONDS) * max(1, -(-n // per_set))):
         seconds = BASE_SECONDS[k % len(BASE_SECONDS)]
         path = root / "base" / f"{k}.wav"
-        sf.write(path, (0.1 * rng.standard_normal(int(seconds * 16000))).astype(np.float32), 16000)
-        bases.append((path, sf.info(path).duration))
-    lines = []
-    for i in range(n):
-        folder = root / "audio" / f"{i // PER_FOLDER:04d}"
-        if i % PER_FOLDER == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-        base, duration = bases[i % len(BASE_SECONDS) + i // per_set * len(BASE_SECONDS)]
-        os.link(base, folder / f"u{i}.wav")
-        record = {"id": f"u{i}", "sentence": SENTENCES[i % len(SENTENCES)], "file": f"audio/{folder.name}/u{i}.wav"}
-        lines.append(json.dumps(record | {"duration": round(duration, 3)}, ensure_ascii=False))
-    for name in ("val", "test"):
-        (root / f"{name}.jsonl").write_text("\n".join(lines[:64]) + "\n", encoding="utf-8")
-    manifest.with_suffix(".tmp").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if not path.exists():
+            sf.write(path, (0.1 * rng.standard_normal(int(seconds * 16000))).astype(np.float32), 16000)
+        bases.append((str(path), sf.info(path).duration))
+    texts = sentences(n, seed)
+    with manifest.with_suffix(".tmp").open("wb") as handle:
+        for i in range(n):
+            folder = f"audio/{i // PER_FOLDER:04d}"
+            if i % PER_FOLDER == 0:
+                (root / folder).mkdir(parents=True, exist_ok=True)
+            base, duration = bases[i % len(BASE_SECONDS) + i // per_set * len(BASE_SECONDS)]
+            file = f"{folder}/u{i}.wav"
+            with contextlib.suppress(FileExistsError):  # made by an earlier run
+                os.link(base, root / file)
+            record = {"id": f"u{i}", "sentence": texts[i], "file": file, "duration": round(duration, 3)}
+            handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            if i == 63:
+                handle.flush()
+                for name in ("val", "test"):
+                    (root / f"{name}.jsonl").write_bytes(manifest.with_suffix(".tmp").read_bytes())
     manifest.with_suffix(".tmp").rename(manifest)
     return manifest
 
 
 def startup(n: int, root: Path, run_dir: Path) -> dict:
-    """Seconds to the first training step and to the end, and peak RSS, of a one-step micro run on ``n``."""
+    """Seconds to the first training step and to the end, CPU seconds, peak RSS and the load average around it, of
+    a one-step micro run on ``n`` utterances."""
     manifest = write_corpus(n, root / f"n{n}")
     command = [
         "/usr/bin/time", "-v", sys.executable, "train.py", "model=micro", "data=soict", f"data.manifest={manifest}",
@@ -73,11 +102,15 @@ def startup(n: int, root: Path, run_dir: Path) -> dict:
         f"data.test_manifest={manifest.parent / 'test.jsonl'}", "trainer.max_steps=1", "~nlu", "decode=greedy",
         "logger=csv", f"paths.runs_dir={run_dir}", f"run_name=n{n}-{int(time.time())}",
     ]  # fmt: skip
+    load_before = os.getloadavg()[0]
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     stamps: list[tuple[float, str]] = []
+    cpu_to_step = float("nan")
     for line in process.stdout:
         stamps.append((time.monotonic() - start, line.rstrip()))
+        if "`Trainer.fit` stopped" in line:  # train.py is /usr/bin/time's child
+            cpu_to_step = sum(sum(child.cpu_times()[:2]) for child in psutil.Process(process.pid).children())
     process.wait()
     end = time.monotonic() - start
     text = "\n".join(line for _, line in stamps)
@@ -85,71 +118,98 @@ def startup(n: int, root: Path, run_dir: Path) -> dict:
         raise RuntimeError(f"n={n}: train.py failed:\n{text[-4000:]}")
     first_step = next((t for t, line in stamps if "`Trainer.fit` stopped" in line), float("nan"))
     seeded = next((t for t, line in stamps if "Seed set to" in line), float("nan"))
-    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024**2
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", text).group(1)) for kind in ("User", "System"))
     return {
         "utterances": n,
         "first_step_s": round(first_step, 1),
-        "corpus_to_step_s": round(first_step - seeded, 1),
+        "seed_to_step_s": round(first_step - seeded, 1),
         "total_s": round(end, 1),
-        "peak_gb": round(peak, 2),
+        "cpu_to_step_s": round(cpu_to_step, 1),
+        "cpu_s": round(cpu, 1),
+        "peak_mb": round(peak),
+        "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
-def workers(n: int, root: Path, seconds: float, num_workers: int, every: float = 5.0) -> list[dict]:
-    """Each worker's USS (MB) every ``every`` s while the training loader of ``n`` utterances is iterated."""
+def private_mb(pid: int) -> float:
+    """A process's private memory (clean + dirty pages no other process maps), from /proc/PID/smaps_rollup."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+    return (int(fields["Private_Clean"].split()[0]) + int(fields["Private_Dirty"].split()[0])) / 1024
+
+
+def epoch(n: int, root: Path, num_workers: int, real_audio: bool, every: float = 5.0) -> dict:
+    """Each worker's private memory (MB) every ``every`` s while one whole epoch of the training loader of ``n``
+    utterances is iterated."""
+    import vasr.data.dataset
     from vasr.data.datamodule import SpeechDataModule
     from vasr.data.manifest import read_manifest
     from vasr.text.vocab import build_vocab, make_tokenizer, save_vocab
 
     manifest = write_corpus(n, root / f"n{n}")
     items, _ = read_manifest(manifest, verify_durations="none")
-    tokenizer = make_tokenizer(save_vocab(build_vocab("corpus", SENTENCES), root))
+    if not real_audio:
+        silence = np.zeros(16000, dtype=np.float32)
+        vasr.data.dataset.load_audio = lambda path, sample_rate: silence  # the workers fork with it
+    tokenizer = make_tokenizer(save_vocab(build_vocab("corpus", [items.column("text").joined()]), root))
     module = SpeechDataModule({"train": items}, tokenizer, max_seconds=30.0, num_workers=num_workers, seed=0)
     samples: list[dict] = []
     done = threading.Event()
+    start = time.monotonic()
 
     def sample() -> None:
-        start = time.monotonic()
         while not done.wait(every):
-            children = psutil.Process().children()
-            uss = [round(child.memory_full_info().uss / 1024**2, 1) for child in children]
-            samples.append({"s": round(time.monotonic() - start), "worker_uss_mb": uss})
+            try:
+                found = {child.pid: private_mb(child.pid) for child in psutil.Process().children()}
+            except (FileNotFoundError, psutil.NoSuchProcess):
+                continue
+            samples.append({"s": round(time.monotonic() - start), "private_mb": list(found.values())})
+            print(json.dumps(samples[-1]), flush=True)  # as it goes: a run stopped early still tells
 
     batches = 0
     watcher = threading.Thread(target=sample, daemon=True)
-    deadline = time.monotonic() + seconds
     watcher.start()
     for _ in module.train_dataloader():
         batches += 1
-        if time.monotonic() > deadline:
-            break
     done.set()
     watcher.join()
-    print(f"{batches} batches of {len(module.train_sampler)} in {seconds:.0f} s")
-    return samples
+    per_worker = [[row["private_mb"][k] for row in samples if len(row["private_mb"]) == num_workers]
+                  for k in range(num_workers)]  # fmt: skip
+    return {
+        "utterances": n,
+        "batches": batches,
+        "of": len(module.train_sampler),
+        "seconds": round(time.monotonic() - start),
+        "samples": samples,
+        "start_mb": [round(worker[0], 1) for worker in per_worker],
+        "end_mb": [round(worker[-1], 1) for worker in per_worker],
+        "max_mb": [round(max(worker), 1) for worker in per_worker],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("startup", "workers"))
+    parser.add_argument("mode", choices=("startup", "epoch"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument("--real-audio", action="store_true")
     parser.add_argument("--root", type=Path, default=Path("/tmp/vasr-scale"))
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     if args.mode == "startup":
-        rows = [startup(n, args.root, args.root / "runs") for n in args.sizes]
-        for row in rows:
-            print(json.dumps(row))
-            ratio = {
-                k: round(row[k] / rows[0][k], 2) for k in ("first_step_s", "corpus_to_step_s", "total_s", "peak_gb")
-            }
-            print(f"RESULT utterances={row['utterances']} x{row['utterances'] / rows[0]['utterances']:g} {ratio}")
+        for n in args.sizes:
+            row = startup(n, args.root, args.root / "runs")
+            print(json.dumps(row), flush=True)
+            for key in ("first_step_s", "seed_to_step_s", "cpu_to_step_s", "peak_mb"):
+                print(f"RESULT {key}_{n} {row[key]}", flush=True)
     else:
-        for row in workers(args.size, args.root, args.seconds, args.num_workers):
-            print(json.dumps(row))
+        found = epoch(args.size, args.root, args.num_workers, args.real_audio)
+        del found["samples"]
+        print(json.dumps(found))
+        for key in ("start_mb", "end_mb", "max_mb"):
+            for k, value in enumerate(found[key]):
+                print(f"RESULT worker{k}_private_{key} {value}")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -4,7 +4,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vasr.data.index import Item, UtteranceIndex
+from vasr.data.index import IndexBuilder, Item, UtteranceIndex
 
 ITEMS = [
     Item(f"u{i}", text, f"/audio/{i}.wav", 1.0 + i / 4, i + 1, text.upper(), "m.jsonl")
@@ -46,3 +46,20 @@ def test_corpora_concatenated_with_their_ids_prefixed():
     renamed = [replace(ITEMS[2], id="vivos/u2"), replace(ITEMS[0], id="vivos/u0"), replace(ITEMS[3], id="cv/u3")]
     assert list(joined) == renamed and list(joined.take(np.array([2, 0]))) == renamed[::-2]
     assert len(UtteranceIndex.concat([])) == 0
+
+
+def test_built_in_chunks_as_appended(monkeypatch):
+    """The builder encodes a chunk at a time: chunk edges must not show."""
+    monkeypatch.setattr(IndexBuilder, "CHUNK", 3)
+    builder = IndexBuilder()
+    for item in ITEMS * 2:
+        builder.append(item)
+    index = builder.build()
+    assert list(index) == ITEMS * 2 and len(builder) == 8
+    assert list(IndexBuilder().build()) == []
+
+
+def test_a_column_iterates_and_joins_its_strings():
+    texts = UtteranceIndex.of(ITEMS).column("text")
+    assert list(texts) == [item.text for item in ITEMS] and texts[1] == ITEMS[1].text
+    assert texts.joined() == "".join(item.text for item in ITEMS)

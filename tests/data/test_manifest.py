@@ -1,4 +1,5 @@
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from vasr.data.manifest import ManifestError, read_manifest
+from vasr.data.manifest import ManifestError, audio_path, read_manifest
 
 
 def copy_corpus(corpus, tmp_path, n=3):
@@ -158,3 +159,14 @@ def test_a_sample_reads_only_that_many_headers(corpus, tmp_path):
     assert report.skipped == {"audio file missing": 2} and len(items) == 1
     with pytest.raises(ValueError, match="give sample, all or none"):
         read_manifest(path, tmp_path / "audio", verify_durations="some")
+
+
+def test_audio_paths_are_spelled_as_pathlib_spells_them():
+    """Paths are joined per folder, not per row (a million rows): every oddity of a manifest's ``file`` (dots,
+    doubled slashes, absolute paths, a trailing slash) comes out as ``str(root / file)`` would."""
+    rng = random.Random(0)
+    pieces = ["a", "b.wav", ".", "..", "", "/", "//", "x y", "ắ"]
+    for _ in range(5000):
+        file = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        root = Path(rng.choice([".", "/", "/data/corpus", "rel/dir", "//net"]))
+        assert audio_path(root, file) == str(root / file), (root, file)

@@ -144,3 +144,16 @@ def test_a_folder_without_tables_and_a_missing_manifest_are_refused(tmp_path):
         read_manifest(tmp_path)
     with pytest.raises(ManifestError, match="manifest not found"):
         read_manifest(tmp_path / "nowhere.jsonl")
+
+
+def test_lines_orjson_refuses_are_parsed_or_refused_as_json_does(tmp_path):
+    """orjson reads the lines; where it refuses one, json decides, so the values and the errors are json's."""
+    from vasr.data.sources.jsonl import json_objects
+
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"id": 123456789012345678901234567890}\n{"d": NaN}\n{"a": 1,}\n{"ok": "bật"}\n', encoding="utf-8")
+    found = list(json_objects(path))
+    assert found[0] == (1, {"id": 123456789012345678901234567890}, "")
+    assert found[1][0] == 2 and found[1][1]["d"] != found[1][1]["d"]  # NaN, as json reads it
+    assert found[2] == (3, None, "not JSON: Expecting property name enclosed in double quotes at column 9")
+    assert found[3] == (4, {"ok": "bật"}, "")

@@ -5,7 +5,7 @@ import pytest
 
 from vasr.text import normalize
 from vasr.text.syllables import ALPHABET
-from vasr.text.vocab import DELIMITER, PAD, UNK, build_vocab, make_tokenizer, save_vocab, uncovered
+from vasr.text.vocab import DELIMITER, PAD, UNK, build_vocab, make_tokenizer, run_vocab, save_vocab, uncovered
 
 TRAIN = ["bật đèn", "tắt quạt"]
 VAL = ["mở cửa sổ"]
@@ -64,3 +64,13 @@ def test_tokenizer_round_trip_and_saved_vocab(tmp_path):
     assert len(tokenizer) == len(vocab)  # no <s>/</s> appended
     ids = tokenizer(sentence).input_ids
     assert tokenizer.decode(ids, group_tokens=False) == sentence
+
+
+def test_run_vocab_from_joined_text_equals_it_from_each_transcript():
+    """train.py hands each split over as one joined string (a million transcripts in one pass): same vocabulary,
+    same coverage counts as transcript by transcript."""
+    splits = {"train": ["bật đèn", "tắt quạt|x", "mở"], "val": ["bật đèn z", "q"], "test": ["ấ ấ"]}
+    joined = {name: ["".join(texts)] for name, texts in splits.items()}
+    assert run_vocab("corpus", joined, None) == run_vocab("corpus", splits, None)
+    vocab, coverage = run_vocab("corpus", joined, None)
+    assert coverage == {"val": {"z": 1}, "test": {"ấ": 2}} and DELIMITER in vocab

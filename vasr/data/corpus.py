@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from transformers import Wav2Vec2CTCTokenizer
 
@@ -33,20 +36,93 @@ def ensure_corpus(data: DictConfig, writer: bool, wait_seconds: float = 3600) ->
         log.info("corpus not found: synthesising %d utterances into %s", data.synthesize.num, data.audio_dir)
         write_corpus(manifest.parent, data.synthesize.num, data.synthesize.seed, text=data.synthesize.get("text"))
         return
+    wait_for(manifest, "rank 0 did not write", wait_seconds)
+
+
+def wait_for(path: Path, failure: str, wait_seconds: float = 3600, also: Path | None = None) -> None:
+    """Until ``path`` (or ``also``) exists (another process writes it); ``failure`` and the path in the error after
+    ``wait_seconds``."""
     deadline = time.monotonic() + wait_seconds
-    while not manifest.exists():
+    while not path.exists() and not (also and also.exists()):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"rank 0 did not write {manifest} in {wait_seconds:.0f} s")
+            raise TimeoutError(f"{failure} {path} in {wait_seconds:.0f} s")
         time.sleep(1)
 
 
-def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Splits, list[ValidationReport]]:
+def corpus_key(data: DictConfig, seed: int) -> str:
+    """What the validated corpus depends on: ``data``'s settings, the seed of the split, and each manifest's size
+    and modification time (a manifest edited between two runs in one folder is another corpus)."""
+    found = [OmegaConf.to_container(data, resolve=True), seed]
+    manifests = [data.manifest, data.get("val_manifest"), data.get("test_manifest")]
+    for given in named(data.get("corpora") or {}, "data.corpora").values():
+        manifests += [given] if isinstance(given, str) else [given.get(key) for key in CORPUS_KEYS[:3]]
+    for manifest in manifests:
+        path = Path(manifest) if manifest else None
+        found.append([path.stat().st_size, path.stat().st_mtime_ns] if path and path.is_file() else None)
+    return hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def save_corpus(path: Path, splits: Splits, reports: list[ValidationReport]) -> None:
+    """``splits`` and ``reports`` in one file (numpy arrays, no pickle), written whole or not at all."""
+    arrays = {f"{name}/{key}": array for name, items in splits.items() for key, array in items.arrays().items()}
+    arrays["reports"] = np.array(json.dumps([report.to_dict() for report in reports]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as handle:
+        np.savez(handle, **arrays)
+    partial.replace(path)
+
+
+def load_saved_corpus(path: Path) -> tuple[Splits, list[ValidationReport]]:
+    """What :func:`save_corpus` wrote."""
+    with np.load(path, allow_pickle=False) as found:
+        arrays = {key: found[key] for key in found.files}
+    names = dict.fromkeys(key.split("/")[0] for key in arrays if "/" in key)  # in the order saved
+    splits = {
+        name: UtteranceIndex.from_arrays({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{name}/")})
+        for name in names
+    }
+    reports = [ValidationReport.from_dict(found) for found in json.loads(str(arrays["reports"]))]
+    return splits, reports
+
+
+def load_corpus(
+    data: DictConfig, seed: int, writer: bool = True, share: Path | None = None
+) -> tuple[Splits, list[ValidationReport]]:
     """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing, by the
-    ``writer`` process); with ``data.corpora``, every corpus's splits as one (:func:`load_corpora`)."""
-    if data.get("corpora"):
-        return load_corpora(data, seed)
-    ensure_corpus(data, writer)
-    return read_corpus(data, seed)
+    ``writer`` process); with ``data.corpora``, every corpus's splits as one (:func:`load_corpora`). With ``share`` (the run's folder), the writer leaves what it validated there and the other
+    ranks load it, so they neither parse the manifests nor read a header again, and hold the very same splits."""
+    if not data.get("corpora"):
+        ensure_corpus(data, writer)
+    if share is None:
+        return validate_corpus(data, seed)
+    shared = share / f"corpus-{corpus_key(data, seed)}.npz"
+    failed = shared.with_suffix(".failed")
+    if writer:
+        failed.unlink(missing_ok=True)
+        try:
+            splits, reports = validate_corpus(data, seed)
+        except Exception as error:  # the other ranks stop with it rather than wait for a file that never comes
+            share.mkdir(parents=True, exist_ok=True)
+            failed.write_text(f"{type(error).__name__}: {error}", encoding="utf-8")
+            raise
+        save_corpus(shared, splits, reports)
+        return splits, reports
+    wait_for(shared, "rank 0 did not write", also=failed)
+    if failed.exists():
+        raise RuntimeError(f"rank 0 could not validate the corpus: {failed.read_text(encoding='utf-8')}")
+    return load_saved_corpus(shared)
+
+
+def forget_shared(share: Path) -> None:
+    """Remove what :func:`load_corpus` left in ``share`` for the other ranks, once they have it."""
+    for path in [*share.glob("corpus-*.npz"), *share.glob("corpus-*.failed")]:
+        path.unlink(missing_ok=True)
+
+
+def validate_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
+    """Each manifest of ``data`` (of each of its corpora) read and validated, and the splits made."""
+    return load_corpora(data, seed) if data.get("corpora") else read_corpus(data, seed)
 
 
 def read_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:

@@ -38,7 +38,7 @@ class SpeechDataset(Dataset[Example]):
         self.augmentation = augmentation
         self.seed = seed
         if augmentation is not None:
-            augmentation.bind(list(self.items.column("path")), seed)
+            augmentation.bind(self.items.column("path"), seed)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -9,8 +9,9 @@ numbers are numpy arrays, and an :class:`Item` is made only when one is asked fo
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import overload
 
 import numpy as np
@@ -36,22 +37,7 @@ class Item:
         return f"{self.manifest}:{self.line}"
 
 
-class ColumnBuilder:
-    """Strings appended to one growing UTF-8 blob; offsets say where each ends."""
-
-    def __init__(self) -> None:
-        self.blob = bytearray()
-        self.ends = array("q")
-
-    def append(self, value: str) -> None:
-        self.blob += value.encode("utf-8")
-        self.ends.append(len(self.blob))
-
-    def build(self) -> StringColumn:
-        return StringColumn(bytes(self.blob), np.concatenate([[0], np.frombuffer(self.ends, dtype=np.int64)]))
-
-
-class StringColumn:
+class StringColumn(Sequence[str]):
     """Strings as one UTF-8 blob and ``len + 1`` offsets: two objects however many strings."""
 
     def __init__(self, blob: bytes, offsets: np.ndarray) -> None:
@@ -61,8 +47,19 @@ class StringColumn:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def __getitem__(self, i: int) -> str:
+    def __getitem__(self, i: int) -> str:  # positions only: a split is sliced whole, a column never
         return self.blob[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        """Every string in order, sliced by plain ints (a numpy scalar per index costs more than the decoding)."""
+        offsets = self.offsets.tolist()
+        view = memoryview(self.blob)
+        for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+            yield str(view[start:end], "utf-8")
+
+    def joined(self) -> str:
+        """All strings end to end, decoded at once: for statistics over characters, not over strings."""
+        return self.blob.decode("utf-8")
 
     def lengths(self) -> np.ndarray:
         """Each string's length in UTF-8 bytes."""
@@ -76,10 +73,17 @@ class StringColumn:
 
 
 class IndexBuilder:
-    """Items appended one at a time (validation's output) into the columns of an :class:`UtteranceIndex`."""
+    """Items appended one at a time (validation's output) into the columns of an :class:`UtteranceIndex`: held as
+    objects a chunk at a time, each chunk encoded column by column in a few C-level passes (one encode and one
+    resize per string cost more than reading the manifest's line)."""
+
+    CHUNK = 16_384
 
     def __init__(self) -> None:
-        self.columns = {name: ColumnBuilder() for name in COLUMNS}
+        self.pending: list[Item] = []
+        # bytearrays grow in place (realloc, mremap once large), so the heap is not left holding freed chunks
+        self.blobs = {name: bytearray() for name in COLUMNS}
+        self.lengths: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
         self.durations = array("d")
         self.lines = array("q")
 
@@ -87,17 +91,28 @@ class IndexBuilder:
         return len(self.durations)
 
     def append(self, item: Item) -> None:
-        for name in COLUMNS:
-            self.columns[name].append(getattr(item, name))
+        self.pending.append(item)
         self.durations.append(item.duration)
         self.lines.append(item.line)
+        if len(self.pending) >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        for name in COLUMNS:
+            encoded = [value.encode("utf-8") for value in map(attrgetter(name), self.pending)]
+            self.blobs[name] += b"".join(encoded)
+            self.lengths[name].append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+        self.pending = []
 
     def build(self) -> UtteranceIndex:
-        return UtteranceIndex(
-            {name: column.build() for name, column in self.columns.items()},
-            np.frombuffer(self.durations, dtype=np.float64).copy(),
-            np.frombuffer(self.lines, dtype=np.int64).copy(),
-        )
+        self.flush()
+        columns = {}
+        for name in COLUMNS:  # each column's buffer let go once copied: one column held twice at a time, not all
+            columns[name] = StringColumn(
+                bytes(self.blobs.pop(name)), np.concatenate([[0], *self.lengths.pop(name)]).cumsum()
+            )
+        durations = np.frombuffer(self.durations, dtype=np.float64).copy()
+        return UtteranceIndex(columns, durations, np.frombuffer(self.lines, dtype=np.int64).copy())
 
 
 class UtteranceIndex(Sequence[Item]):
@@ -137,10 +152,9 @@ class UtteranceIndex(Sequence[Item]):
     def __iter__(self) -> Iterator[Item]:
         return (self[i] for i in range(len(self)))
 
-    def column(self, name: str) -> Iterator[str]:
+    def column(self, name: str) -> StringColumn:
         """One string column (``id``, ``text``, ``path`` …) without making Items."""
-        strings = self.columns[name]
-        return (strings[i] for i in range(len(strings)))
+        return self.columns[name]
 
     def take(self, rows: np.ndarray) -> UtteranceIndex:
         """The utterances at ``rows`` (positions, or a boolean mask), in that order."""
@@ -173,6 +187,19 @@ class UtteranceIndex(Sequence[Item]):
         blob = b"".join(head + view[s:e] for s, e in zip(starts, ends, strict=True))
         offsets = np.concatenate([[0], np.cumsum(ids.lengths() + len(head))])
         return UtteranceIndex(self.columns | {"id": StringColumn(blob, offsets)}, self.durations, self.lines)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The index as named arrays (``numpy.savez``'s input): how one process hands it to others."""
+        found = {"durations": self.durations, "lines": self.lines}
+        for name, column in self.columns.items():
+            found |= {f"{name}.blob": np.frombuffer(column.blob, dtype=np.uint8), f"{name}.offsets": column.offsets}
+        return found
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> UtteranceIndex:
+        """The index :meth:`arrays` gave."""
+        columns = {name: StringColumn(arrays[f"{name}.blob"].tobytes(), arrays[f"{name}.offsets"]) for name in COLUMNS}
+        return cls(columns, arrays["durations"], arrays["lines"])
 
     def __repr__(self) -> str:
         return f"UtteranceIndex({len(self)} utterances, {self.durations.sum() / 3600:.2f} h)"

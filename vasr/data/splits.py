@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from vasr.data.index import UtteranceIndex
 from vasr.data.manifest import ValidationReport, read_manifest
@@ -61,9 +62,18 @@ def write_splits(splits: dict[str, UtteranceIndex], folder: str | Path) -> None:
     resolve = functools.lru_cache(maxsize=None)(os.path.realpath)
     for name, items in splits.items():
         columns = (items.column("id"), items.column("sentence"), items.column("path"), items.durations.tolist())
-        with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+        with (folder / f"{name}.jsonl").open("wb") as handle:
             for uid, sentence, path, duration in zip(*columns, strict=True):
                 parent, file = os.path.split(path)
                 record = {"id": uid, "sentence": sentence, "file": os.path.join(resolve(parent), file)}
                 record["duration"] = duration
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(json_line(record))
+
+
+def json_line(record: dict) -> bytes:
+    """``record`` as one line of JSON (orjson: a quarter of json's time); where orjson refuses a string (a lone
+    surrogate, which a manifest's ``\\ud800`` escape can put there), json's ASCII escapes, which read back the same."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return (json.dumps(record) + "\n").encode("ascii")

@@ -8,6 +8,7 @@ transcript with their frames for timestamps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -75,7 +76,7 @@ class CTCDecoding:
         cls,
         cfg: DecodeConfig,
         tokenizer: Wav2Vec2CTCTokenizer,
-        train_texts: list[str] | None = None,
+        train_texts: Sequence[str] | None = None,
         model_dir: str | Path | None = None,
     ) -> CTCDecoding:
         """The decoding ``cfg`` asks for: ``lm=train`` estimates the n-gram from ``train_texts``, ``auto`` reads

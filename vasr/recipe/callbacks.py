@@ -221,8 +221,8 @@ def likely_causes(trainer: L.Trainer, module: L.LightningModule) -> list[str]:
     else:
         fine.append(f"{module.kept_head_rows} of {vocab} tokens reuse the pretrained head's rows")
     items = trainer.datamodule.datasets["train"].items
-    seconds = sum(item.duration for item in items)
-    labels = sum(len(item.text) for item in items) / max(seconds, 1e-9)
+    seconds = float(items.durations.sum())
+    labels = len(items.column("text").joined()) / max(seconds, 1e-9)
     frames = 1 / module.family.frame_seconds
     if labels > frames / 2:
         wrong.append(

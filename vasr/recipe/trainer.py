@@ -54,15 +54,19 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
     )
 
 
+def process_count(arguments: dict[str, Any]) -> int:
+    """How many processes ``trainer``'s settings start: devices per node times nodes."""
+    devices = arguments.get("devices", 1)
+    if devices in ("auto", -1, "-1"):
+        devices = torch.cuda.device_count() if arguments.get("accelerator") in ("auto", "gpu", "cuda") else 1
+    return int(arguments.get("num_nodes", 1)) * (len(devices) if isinstance(devices, list) else int(devices))
+
+
 def strategy(arguments: dict[str, Any]) -> str | DDPStrategy:
     """``trainer.strategy``, with DDP's collectives bounded by ``trainer.collective_timeout_s`` (both keys taken out
     of ``arguments``): a dead or frozen rank ends the job within it, where torch's default waits 30 minutes."""
     name = arguments.pop("strategy")
     timeout = timedelta(seconds=arguments.pop("collective_timeout_s"))
-    devices = arguments.get("devices", 1)
-    if devices in ("auto", -1, "-1"):
-        devices = torch.cuda.device_count() if arguments.get("accelerator") in ("auto", "gpu", "cuda") else 1
-    processes = int(arguments.get("num_nodes", 1)) * (len(devices) if isinstance(devices, list) else int(devices))
-    if name == "ddp" or (name == "auto" and processes > 1):  # "auto" picks DDP for several processes
+    if name == "ddp" or (name == "auto" and process_count(arguments) > 1):  # "auto" picks DDP for several processes
         return DDPStrategy(timeout=timeout)
     return name

@@ -12,10 +12,10 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from transformers import PreTrainedModel, Wav2Vec2CTCTokenizer
 
-from vasr.data.corpus import Splits, corpus_weights, finalize_corpus, load_corpus, load_test_sets
+from vasr.data.corpus import Splits, corpus_weights, finalize_corpus, forget_shared, load_corpus, load_test_sets
 from vasr.data.datamodule import SplitFingerprint
 from vasr.data.features import AudioFeatures
 from vasr.data.index import UtteranceIndex
@@ -34,7 +34,7 @@ from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_read
 from vasr.recipe.plots import plot_curves
 from vasr.recipe.run_folder import RunFolder, in_sweep, record_failure, unpin_run
 from vasr.recipe.sweep import PRUNED_AT, OptunaPruning
-from vasr.recipe.trainer import build_trainer, one_line_per_message
+from vasr.recipe.trainer import build_trainer, one_line_per_message, process_count
 from vasr.text.vocab import run_vocab, save_vocab
 
 log = logging.getLogger("vasr")
@@ -48,12 +48,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     reset_peaks()
     ckpt_path = run.resume_point(cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True)
-    splits, reports = load_corpus(cfg.data, cfg.seed, run.is_writer)
+    several = process_count(OmegaConf.to_container(cfg.trainer, resolve=True)) > 1
+    splits, reports = load_corpus(cfg.data, cfg.seed, run.is_writer, share=run.root if several else None)
     test_sets = load_test_sets(cfg.data) if run.is_writer and cfg.test_after_fit else {}
     decode = DecodeConfig.from_yaml(cfg.decode)
     check_optimized_metric(cfg.optimized_metric, reported_metrics(cfg, decode, splits))
     old_vocab = pretrained_vocab(cfg.model.pretrained) if cfg.model.pretrained else None
-    vocab, coverage = run_vocab(cfg.vocab.strategy, splits, old_vocab)
+    # Only characters count: each split's transcripts joined into one string, not a million strings.
+    texts = {name: [items.column("text").joined()] for name, items in splits.items()}
+    vocab, coverage = run_vocab(cfg.vocab.strategy, texts, old_vocab)
+    del texts
     if ckpt_path:
         vocab = resumed_vocab(ckpt_path, splits, cfg.resume_changed_split)
     module = instantiate(cfg.model, _convert_="all")(vocab=vocab, old_vocab=old_vocab, seed=cfg.seed)
@@ -63,7 +67,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         run.write_json("vocab_coverage.json", coverage)
         write_splits(splits, run.split)
         run.write_json("validation.json", [r.to_dict() for r in reports])
-    module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, list(splits["train"].column("text"))))
+    module.change_decoding(CTCDecoding.from_config(decode, module.tokenizer, splits["train"].column("text")))
     weights = corpus_weights(cfg.data)
     if weights:  # several corpora: a weighted draw per epoch, validation scored per corpus too
         module.score_groups(groups_of(splits["val"].column("id")))
@@ -82,6 +86,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     batch = cfg.data.loader.eval_batch_size or 1
     results = score_before(cfg, module, splits, run, batch) if run.is_writer else {}
     results |= fit(trainer, module, datamodule, ckpt_path)
+    if run.is_writer:
+        forget_shared(run.root)  # every rank has loaded it
     if PRUNED_AT in results:  # an Optuna trial judged hopeless: no export, test or NLU to spend time on
         if run.is_writer:
             run.write_json("results.json", results)

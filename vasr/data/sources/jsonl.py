@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 
+import orjson
+
 from vasr.data.sources import lhotse, nemo
 from vasr.data.sources.row import BadRow, ManifestError, Row
 
@@ -41,10 +43,15 @@ def json_objects(path: Path) -> Iterator[tuple[int, dict | None, str]]:
             yield number, None, problem
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield number, None, f"not JSON: {error.msg} at column {error.colno}"
-            continue
+            value = orjson.loads(line)  # a quarter of json's time, on manifests of millions of lines
+            if isinstance(value, dict) and any(type(v) is float and abs(v) >= 2**63 for v in value.values()):
+                value = json.loads(line)  # orjson reads an integer past 64 bits (an id) as a float, json exactly
+        except orjson.JSONDecodeError:
+            try:  # the standard parser has the last word: orjson refuses NaN, and json's message names the column
+                value = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield number, None, f"not JSON: {error.msg} at column {error.colno}"
+                continue
         yield (number, value, "") if isinstance(value, dict) else (number, None, "not a JSON object")
 
 
