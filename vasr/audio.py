@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import struct
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,36 @@ import soxr
 SAMPLE_RATE = 16000
 
 
+# ``SHARD.tar#KEY`` names the audio member ``KEY.<ext>`` of a WebDataset-layout shard (vasr.data.shards).
+MEMBER_MARK = ".tar#"
+
+
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed."""
-    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed. A shard member's
+    path (``SHARD.tar#KEY``) is read from its shard, by a scan of the shard's headers (babble's few talkers; training
+    reads shards in order, :mod:`vasr.data.shards`)."""
+    name = str(path)
+    if MEMBER_MARK in name and not os.path.exists(name):
+        shard, _, key = name.rpartition("#")
+        return decode_audio(shard_member(shard, key), sample_rate)
+    audio, rate = sf.read(name, dtype="float32", always_2d=True)
     return to_mono(audio, rate, sample_rate)
+
+
+def decode_audio(data: bytes, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """An audio file's bytes (WAV, FLAC, MP3...) as :func:`load_audio` reads the file."""
+    audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return to_mono(audio, rate, sample_rate)
+
+
+def shard_member(shard: str | Path, key: str) -> bytes:
+    """The bytes of the audio member ``key.<ext>`` of a tar shard (its ``.json`` beside it is not audio)."""
+    with tarfile.open(shard, "r:") as tar:
+        for info in tar:
+            stem, _, ext = info.name.partition(".")
+            if stem == key and ext != "json":
+                return tar.extractfile(info).read()
+    raise FileNotFoundError(f"{shard}: no audio member {key!r}")
 
 
 def to_mono(audio: np.ndarray, rate: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -13,6 +13,7 @@ from transformers import Wav2Vec2CTCTokenizer
 from vasr.data.ctc_fit import check_ctc_fit
 from vasr.data.index import UtteranceIndex
 from vasr.data.manifest import VERIFY_SAMPLE, ValidationReport
+from vasr.data.shards import shard_manifests
 from vasr.data.splits import load_splits
 from vasr.text.normalize import DEFAULT_DROP
 
@@ -41,13 +42,17 @@ def ensure_corpus(data: DictConfig, writer: bool, wait_seconds: float = 3600) ->
 
 def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Splits, list[ValidationReport]]:
     """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing, by the
-    ``writer`` process)."""
-    ensure_corpus(data, writer)
+    ``writer`` process); with ``data.shards``, the splits a folder of shards indexes (:mod:`vasr.data.shards`), their
+    durations as measured when the shards were written."""
+    shards = data.get("shards")
+    if not shards:
+        ensure_corpus(data, writer)
+    manifests = shard_manifests(shards) if shards else {}
     return load_splits(
-        data.manifest,
-        data.audio_dir,
-        val_manifest=data.val_manifest,
-        test_manifest=data.test_manifest,
+        manifests.get("train", data.manifest),
+        shards or data.audio_dir,
+        val_manifest=manifests.get("val", data.val_manifest),
+        test_manifest=manifests.get("test", data.test_manifest),
         val_ratio=data.val_ratio,
         test_ratio=data.test_ratio,
         seed=seed,
@@ -56,7 +61,7 @@ def load_corpus(data: DictConfig, seed: int, writer: bool = True) -> tuple[Split
         skip_bad=data.skip_bad,
         min_duration=data.min_duration,
         max_duration=data.max_duration,
-        verify_durations=data.get("verify_durations", "sample"),
+        verify_durations="none" if shards else data.get("verify_durations", "sample"),
         verify_sample=data.get("verify_sample", VERIFY_SAMPLE),
     )
 
