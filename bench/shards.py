@@ -13,6 +13,7 @@ counts.
     python bench/shards.py   ->  RESULT shards_read <shards (FLAC) / files, utterances per second, dataset level>
                                  RESULT shards_read_slow <the same with the delay per open>
                                  RESULT <reader>_raw[_slow] <that reader / files, reading and decoding alone>
+                                 RESULT shards_left_out <share of an epoch past the equal share, 80 shards, 8 readers>
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
+from common import real_shaped_durations
 from torch.utils.data import DataLoader
 
 from vasr.audio import decode_audio, load_audio, to_mono
 from vasr.data.datamodule import SpeechDataModule
-from vasr.data.shards import StreamReader, shard_manifests, write_shards
+from vasr.data.shard_sampler import ShardBatchSampler
+from vasr.data.shards import ShardLayout, StreamReader, shard_manifests, write_shards
 from vasr.data.splits import load_splits
 from vasr.text.vocab import build_vocab, make_tokenizer, save_vocab
 
@@ -64,10 +68,10 @@ def slow_opens(delay: float) -> Iterator[None]:
     read, open_tar, open_file = sf.read, tarfile.open, builtins.open
 
     def slow(function: Callable) -> Callable:
-        def opened(file, *args, **kwargs):
-            if isinstance(file, (str, Path)):
+        def opened(*args, **kwargs):
+            if isinstance(args[0] if args else kwargs.get("name"), (str, Path)):  # a path, not an open file object
                 time.sleep(delay)
-            return function(file, *args, **kwargs)
+            return function(*args, **kwargs)
 
         return opened
 
@@ -137,6 +141,22 @@ def lhotse_epoch(splits: dict, folder: Path) -> Callable[[], int]:
     return epoch
 
 
+def left_out(shards: int, readers: tuple[int, int], size: int = 1000, last: int = 437) -> float:
+    """The share of an epoch's utterances past the readers' equal share of batches: ``shards`` shards of ``size``
+    real-shaped utterances (the last one of ``last``) on ``ranks × workers`` readers, ``preset=gpu``'s 200 s
+    batches, the default 2000-utterance buffer (the plan alone: no audio)."""
+    sizes = [size] * (shards - 1) + [last]
+    layout = ShardLayout(
+        tuple(f"train-{i:06d}.tar" for i in range(shards)),
+        np.repeat(np.arange(shards), sizes),
+        np.concatenate([np.arange(n) for n in sizes]),
+    )
+    durations = np.asarray(real_shaped_durations(sum(sizes)))
+    ranks, workers = readers
+    plan = ShardBatchSampler(durations, layout, workers=workers, world_size=ranks, max_seconds=200.0)
+    return 1 - sum(len(batch) for batch in plan.epoch_batches(0)) / len(durations)
+
+
 def timed(read: Callable[[], int]) -> float:
     started = time.perf_counter()
     count = read()
@@ -184,6 +204,10 @@ def main() -> None:
                 print(f"{name:18s} {'slow' if slow else 'local'}: {rate:8.1f} utterances/s")
     for name in readers:
         print(f"{name:18s} local {rates[name, False]:8.1f}, +{args.delay_ms:g} ms per open {rates[name, True]:8.1f}")
+    for shards, readers in ((13, (2, 2)), (40, (2, 4)), (80, (2, 4)), (160, (4, 4)), (400, (4, 4))):
+        share = left_out(shards, readers)
+        print(f"left out: {shards} shards of 1000 on {readers[0]} ranks x {readers[1]} workers: {share:.2%}")
+    print(f"RESULT shards_left_out {left_out(80, (2, 4)):.4f}")
     print(f"RESULT shards_read {rates['shards_flac', False] / rates['files', False]:.3f}")
     print(f"RESULT shards_read_slow {rates['shards_flac', True] / rates['files', True]:.3f}")
     print(f"RESULT shards_original_read {rates['shards_original', False] / rates['files', False]:.3f}")

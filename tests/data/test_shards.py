@@ -32,7 +32,7 @@ def sharded_splits(folder: Path) -> dict:
 def shards(corpus, tmp_path_factory) -> Path:
     """The test corpus's 12 training utterances in shards of 5 (5, 5 and 2), FLAC."""
     folder = tmp_path_factory.mktemp("shards")
-    write_shards(file_splits(corpus), folder, shard_size=5)
+    write_shards(file_splits(corpus), folder, shard_size=5, audio="flac")
     return folder
 
 
@@ -101,3 +101,13 @@ def test_files_among_shard_members_are_refused(corpus, shards):
     mixed = UtteranceIndex.of([*splits["train"][:2], *file_splits(corpus)["val"][:1]])
     with pytest.raises(ShardError, match="a split is sharded whole or not at all"):
         ShardLayout.of(mixed)
+
+
+def test_webdataset_reads_the_shards_as_they_are(shards):
+    wds = pytest.importorskip("webdataset")
+    urls = [str(path) for path in sorted(shards.glob("train-*.tar"))]
+    samples = list(wds.WebDataset(urls, shardshuffle=False, empty_check=False).to_tuple("flac", "json"))
+    index = sharded_splits(shards)["train"]
+    assert [json.loads(meta)["id"] for _, meta in samples] == list(index.column("id"))
+    for (audio, _), item in zip(samples, index, strict=True):
+        assert np.array_equal(decode_audio(audio), load_audio(item.path))

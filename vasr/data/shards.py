@@ -1,11 +1,12 @@
 """Training audio in shards: tar files in WebDataset's layout, written once, read in order by the training loader.
 
-A shard ``train-000003.tar`` holds, per utterance, ``<key>.flac`` (or the file's own bytes: ``.wav``, ``.mp3``)
-and ``<key>.json`` (id, sentence, duration); keys are the member's number in the shard (``000017``), so any tar
-reader, or WebDataset itself, reads them. Beside the shards, ``train.jsonl`` indexes them as an ordinary manifest
-(``file`` is ``train-000003.tar#000017``, duration stated): the corpus is validated, its vocabulary built and its
-batches planned from that index, without opening a shard. Validation and test stay on files (``val.jsonl``,
-``test.jsonl``): they are scored in order, by every scoring path (export, LM tuning, vasr-evaluate).
+A shard ``train-000003.tar`` holds, per utterance, the file's own bytes (``<key>.wav``, ``.mp3``...; or lossless
+``<key>.flac``) and ``<key>.json`` (id, sentence, duration); keys are the member's number in the shard
+(``000017``), so any tar reader, or WebDataset itself, reads them. Beside the shards, ``train.jsonl`` indexes them
+as an ordinary manifest (``file`` is ``train-000003.tar#000017``, duration stated): the corpus is validated, its
+vocabulary built and its batches planned from that index, without opening a shard. Validation and test stay on
+files (``val.jsonl``, ``test.jsonl``): they are scored in order, by every scoring path (export, LM tuning,
+vasr-evaluate).
 
 Training reads each shard from its start to its end (one open and one sequential read per shard, not one per
 utterance): what a cluster file system serves well. docs/data.md compares the formats and says why this one.
@@ -91,7 +92,7 @@ class ShardWriter:
 
 
 def write_shards(
-    splits: dict[str, UtteranceIndex], folder: str | Path, shard_size: int = 1000, audio: AudioEncoding = "flac"
+    splits: dict[str, UtteranceIndex], folder: str | Path, shard_size: int = 1000, audio: AudioEncoding = "original"
 ) -> dict:
     """The training split into shards indexed by ``train.jsonl``; validation and test as file manifests
     (``val.jsonl``, ``test.jsonl``, absolute paths); ``shards.json`` says what was written (returned)."""

@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shard-size", type=int, default=1000, help="utterances per shard (default 1000)")
     parser.add_argument(
         "--audio",
-        choices=["flac", "original"],
-        default="flac",
-        help="flac: PCM audio as lossless FLAC, other audio as it is (default); original: every file's own bytes",
+        choices=["original", "flac"],
+        default="original",
+        help="original: every file's own bytes (default: the fastest to read); flac: PCM audio as lossless FLAC, "
+        "smaller, slower to decode (docs/data.md)",
     )
     parser.add_argument("--skip-bad", action="store_true", help="skip bad rows (counted) instead of refusing")
     args = parser.parse_args(argv)
