@@ -1,8 +1,7 @@
 """Utterances per second read from files and from shards, here and on a slow file system.
 
-A synthesised corpus (``--num`` utterances, made once under ``--folder``; eSpeak's 22.05 kHz WAVs, so every reader
-also resamples to 16 kHz) is read as a training epoch by the training loader's dataset, through the sampler that
-plans it (audio read, decoded and resampled, transcript tokenised; no collation, no augmentation, no workers):
+A synthesised corpus (``--num`` utterances, 16 kHz 16-bit WAVs, made once under ``--folder``) is read as a training epoch by the training loader's dataset, through the sampler that
+plans it (audio read and decoded, transcript tokenised; no collation, no augmentation, no workers):
 from its WAV files, and from ``vasr-shard``'s shards as FLAC and as the WAVs' own bytes. ``*_raw`` readers time
 the reading and decoding alone (files in a random order, shards in order), and with ``--libraries`` (webdataset
 and lhotse importable) WebDataset's and lhotse Shar's own readers of the same audio. The slow file system adds

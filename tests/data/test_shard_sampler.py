@@ -1,11 +1,10 @@
-import contextlib
 import random
 
 import numpy as np
 import pytest
 
 from tests.conftest import MICRO_ARCHITECTURE, optim_factories
-from tests.data.test_datamodule import Crash, RecordBatches, augmentation, quiet_trainer
+from tests.data.test_datamodule import augmentation, recorded_fit
 from tests.data.test_shards import file_splits, sharded_splits
 from vasr.augment import SampleKey
 from vasr.data.datamodule import SpeechDataModule
@@ -15,7 +14,6 @@ from vasr.data.shard_sampler import ShardBatchSampler, ShardDataset, buffered_ba
 from vasr.data.shards import STRIDE, ShardLayout, write_shards
 from vasr.model.build import build_from_config
 from vasr.model.module import CTCModule
-from vasr.recipe.callbacks import StepCheckpoint
 from vasr.recipe.run_folder import RunFolder
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
@@ -135,12 +133,7 @@ def fit_sharded(splits, tokenizer, tmp_path, stop_at=None, ckpt_path=None) -> li
         build_from_config(MICRO_ARCHITECTURE, tokenizer.get_vocab(), PAD), tokenizer, **optim_factories()
     )
     dm = SpeechDataModule(splits, tokenizer, batch_size=2, seed=5, shuffle_buffer=4, augmentation=augmentation())
-    record = RecordBatches(stop_at)
-    callbacks = [StepCheckpoint(tmp_path, every_n_steps=1), record]
-    trainer = quiet_trainer(tmp_path, max_epochs=2, limit_val_batches=0, callbacks=callbacks)
-    with contextlib.suppress(Crash):
-        trainer.fit(module, dm, ckpt_path=ckpt_path)
-    return record.batches
+    return recorded_fit(module, dm, tmp_path, 2, stop_at, ckpt_path)
 
 
 def test_a_run_killed_mid_epoch_resumes_with_exactly_the_uninterrupted_batches(sharded, tmp_path):
