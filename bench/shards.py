@@ -1,16 +1,17 @@
 """Utterances per second read from files and from shards, here and on a slow file system.
 
-A synthesised corpus (``--num`` utterances, 16 kHz 16-bit WAVs, made once under ``--folder``) is read as a training epoch by the training loader's dataset, through the sampler that
-plans it (audio read and decoded, transcript tokenised; no collation, no augmentation, no workers):
-from its WAV files, and from ``vasr-shard``'s shards as FLAC and as the WAVs' own bytes. ``*_raw`` readers time
-the reading and decoding alone (files in a random order, shards in order), and with ``--libraries`` (webdataset
-and lhotse importable) WebDataset's and lhotse Shar's own readers of the same audio. The slow file system adds
-``--delay-ms`` to every file open, for every reader: ``soundfile.read`` of a path (a file per utterance), and
-``tarfile.open`` and ``open`` (a shard per thousand). Readers alternate over ``--rounds``; each one's best round
-counts.
+A synthesised corpus (``--num`` utterances, 16 kHz 16-bit WAVs, made once under ``--folder``) is read as a
+training epoch by the training loader's dataset, through the sampler that plans it (audio read and decoded,
+transcript tokenised; no collation, no augmentation, no workers): from its WAV files, and from ``vasr-shard``'s
+shards holding the WAVs' own bytes (the default) and as FLAC. ``*_raw`` readers time the reading and decoding
+alone (files in a random order, shards in order), and with ``--libraries`` (webdataset and lhotse importable)
+WebDataset's and lhotse Shar's own readers of the FLAC shards' audio. The slow file system adds ``--delay-ms`` to
+every file open, for every reader: ``soundfile.read`` of a path (a file per utterance), and ``tarfile.open`` and
+``open`` (a shard per thousand). Readers alternate over ``--rounds``; each one's best round counts.
 
-    python bench/shards.py   ->  RESULT shards_read <shards (FLAC) / files, utterances per second, dataset level>
+    python bench/shards.py   ->  RESULT shards_read <shards (default) / files, utterances per second, dataset level>
                                  RESULT shards_read_slow <the same with the delay per open>
+                                 RESULT shards_flac_read[_slow] <FLAC shards / files>
                                  RESULT <reader>_raw[_slow] <that reader / files, reading and decoding alone>
                                  RESULT shards_left_out <share of an epoch past the equal share, 80 shards, 8 readers>
 """
@@ -207,9 +208,9 @@ def main() -> None:
         share = left_out(shards, readers)
         print(f"left out: {shards} shards of 1000 on {readers[0]} ranks x {readers[1]} workers: {share:.2%}")
     print(f"RESULT shards_left_out {left_out(80, (2, 4)):.4f}")
-    print(f"RESULT shards_read {rates['shards_flac', False] / rates['files', False]:.3f}")
-    print(f"RESULT shards_read_slow {rates['shards_flac', True] / rates['files', True]:.3f}")
-    print(f"RESULT shards_original_read {rates['shards_original', False] / rates['files', False]:.3f}")
+    for shards, name in (("shards_original", "shards"), ("shards_flac", "shards_flac")):
+        print(f"RESULT {name}_read {rates[shards, False] / rates['files', False]:.3f}")
+        print(f"RESULT {name}_read_slow {rates[shards, True] / rates['files', True]:.3f}")
     for name in readers:
         if name.endswith("_raw") and name != "files_raw":
             print(f"RESULT {name} {rates[name, False] / rates['files_raw', False]:.3f}")

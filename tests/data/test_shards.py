@@ -69,26 +69,32 @@ def test_original_bytes_are_kept_as_they_are(corpus, tmp_path):
     assert stored == Path(files["train"][0].path).read_bytes()
 
 
-def test_layout_orders_each_shards_members(shards):
+def test_layout_orders_each_shards_members_and_cuts_them_into_pieces(shards):
     layout = ShardLayout.of(sharded_splits(shards)["train"])
     assert [Path(p).name for p in layout.paths] == ["train-000000.tar", "train-000001.tar", "train-000002.tar"]
     assert layout.members(2).tolist() == [10, 11] and layout.member[layout.members(1)].tolist() == [0, 1, 2, 3, 4]
+    pieces = layout.pieces(2)
+    assert [piece for piece, _ in pieces] == [(0, 0, 3), (0, 3, 5), (1, 0, 3), (1, 3, 5), (2, 0, 1), (2, 1, 2)]
+    assert sorted(row for _, rows in pieces for row in rows) == list(range(12))
 
 
 def test_a_reader_reads_forward_from_its_watermark_and_again_when_asked_for_a_passed_member(shards):
     paths = [str(shards / "train-000001.tar"), str(shards / "train-000000.tar")]  # a stream's own order
     expected = {p * STRIDE + m: load_audio(f"{paths[p]}#{m:06d}") for p in (0, 1) for m in range(5)}
-    reader = StreamReader(paths)
+    pieces = [(paths[0], 0, 5), (paths[1], 0, 5)]
+    reader = StreamReader(pieces)
     first = reader.read(STRIDE + 3, watermark=STRIDE)  # a resumed reader: the first shard is not opened
     assert reader.head == STRIDE + 3 and sorted(reader.buffer) == [STRIDE, STRIDE + 1, STRIDE + 2]
     reader.read(STRIDE + 1, watermark=STRIDE + 1)
     assert sorted(reader.buffer) == [STRIDE + 2]  # the member before the watermark is dropped
     assert reader.read(STRIDE + 1, watermark=STRIDE + 1)  # served twice: read again
-    fresh = StreamReader(paths)
+    fresh = StreamReader(pieces)
     assert np.array_equal(decode_audio(fresh.read(STRIDE + 3, 0)), decode_audio(first))
     assert np.array_equal(decode_audio(fresh.read(2, 0)), expected[2])
     with pytest.raises(ShardError, match="train-000000.tar: no member 000007"):
         fresh.read(STRIDE + 7, 0)
+    middle = StreamReader([(paths[1], 2, 4)])  # a piece: members 2 and 3 of a shard
+    assert list(middle.buffer) == [] and [p for p, _ in middle.iterate(0)] == [2, 3]
 
 
 def test_a_folder_without_shards_is_refused(tmp_path):

@@ -1,25 +1,27 @@
 """Batches of sharded training audio: planned from the index on every rank, read shard by shard in the workers.
 
-Each epoch the shards are dealt to ``ranks × workers`` readers (seeded; the largest first to the least loaded,
-so readers hold about equal seconds), and each reader's utterances are batched as they stream past: a shuffle
-buffer of ``buffer`` utterances is cut into batches by the file sampler's rule (:func:`make_batches`: similar
-padded durations, ``batch_size`` utterances or ``max_seconds`` of padded audio), its last, partial batch kept
-back for the next buffer. The plan needs only the index's durations, so every rank makes the same one, with
-no communication, and knows every reader's batch count: each reader serves the smallest count (the few batches
-past it are left out of that epoch, other ones each epoch), so every rank steps the same number of times and
-none waits for another at the epoch's end.
+Each epoch the shards, cut into pieces of consecutive members (at least ``PIECES_PER_READER`` per reader), are
+dealt to ``ranks × workers`` readers (seeded; the largest first to the least loaded, so readers hold about equal
+seconds), and each reader's utterances are batched as they stream past: a shuffle buffer of ``buffer``
+utterances is cut into batches by the file sampler's rule (:func:`make_batches`: similar padded durations,
+``batch_size`` utterances or ``max_seconds`` of padded audio), its last, partial batch kept back for the next
+buffer once. The plan needs only the index's durations, so every rank makes the same one, with no
+communication, and knows every reader's batch count: each reader serves the smallest count (the few batches past
+it are left out of that epoch, other ones each epoch), so every rank steps the same number of times and none
+waits for another at the epoch's end.
 
 A rank's batches alternate between its workers (batch ``p`` from reader ``p mod workers``, as the DataLoader
 hands them out), and the sampler's state is :class:`BucketBatchSampler`'s: batches trained on. A resumed run
 makes the interrupted epoch's plan again (with the interrupted run's number of readers) and continues after the
 batches trained on: exactly the batches an uninterrupted run would have trained on. Each batch says which
-reader's shards it comes from and where the reader is (the watermark), so whichever worker gets it reads it
+reader's pieces it comes from and where the reader is (the watermark), so whichever worker gets it reads it
 correctly; the DataLoader's round-robin only makes that reading sequential.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Sequence
 
@@ -32,32 +34,37 @@ from vasr.data.collate import Example
 from vasr.data.dataset import SpeechDataset
 from vasr.data.index import Item
 from vasr.data.sampler import BucketBatchSampler, make_batches, padded_seconds
-from vasr.data.shards import STRIDE, ShardLayout, StreamReader
+from vasr.data.shards import STRIDE, Piece, ShardLayout, StreamReader
 
 log = logging.getLogger("vasr")
 
 
-class ShardBatch(list):
-    """A batch's utterances, with the epoch, the shards of the reader it comes from (in reading order) and the
-    reader's watermark: no member placed before it is read by this batch or a later one of the reader."""
+# Each reader's share is dealt in at least this many pieces of shards: what is left past the equal share of
+# batches stays a fraction of a piece per reader, however few the shards (bench/shards.py measures it).
+PIECES_PER_READER = 64
 
-    def __init__(self, rows: list[int], epoch: int, stream: tuple[int, ...], watermark: int) -> None:
+
+class ShardBatch(list):
+    """A batch's utterances, with the epoch, the pieces of shards of the reader it comes from (in reading order) and
+    the reader's watermark: no member placed before it is read by this batch or a later one of the reader."""
+
+    def __init__(self, rows: list[int], epoch: int, stream: tuple[Piece, ...], watermark: int) -> None:
         super().__init__(rows)
         self.epoch, self.stream, self.watermark = epoch, stream, watermark
 
 
-def check_readers(shards: int, readers: int) -> None:
-    """Refuse more readers than shards: a reader without a shard would make every rank's epoch empty."""
-    if shards < readers:
+def check_readers(utterances: int, readers: int) -> None:
+    """Refuse more readers than utterances: a reader without any would make every rank's epoch empty."""
+    if utterances < readers:
         raise ValueError(
-            f"{shards} shards for {readers} readers (ranks × loader workers): each reader needs a shard of its own; "
-            "write smaller shards (vasr-shard --shard-size) or use fewer loader workers"
+            f"{utterances} training utterances for {readers} readers (ranks × loader workers): each reader needs "
+            "some; use fewer loader workers"
         )
 
 
-def deal_shards(seconds: np.ndarray, readers: int, rng: np.random.Generator) -> list[list[int]]:
-    """Shards dealt to ``readers``: each, largest first, to the least loaded one (ties by a seeded order), then
-    each reader's shards in a seeded order."""
+def deal(seconds: np.ndarray, readers: int, rng: np.random.Generator) -> list[list[int]]:
+    """Pieces dealt to ``readers``: each, largest first, to the least loaded one (ties by a seeded order), then
+    each reader's pieces in a seeded order."""
     check_readers(len(seconds), readers)
     order = rng.permutation(len(seconds))
     order = order[np.argsort(-seconds[order], kind="stable")]
@@ -127,7 +134,7 @@ class ShardBatchSampler(BucketBatchSampler):
             log.info("sharded training: batches come in shard order from the first epoch (sortagrad_epochs unused)")
         self.layout, self.buffer, self.workers, self.shard_speeds = layout, buffer, max(1, workers), epoch_speeds
         self.readers = {}  # the number of readers of an epoch resumed from a run with another number
-        check_readers(len(layout.paths), self.world_size * self.workers)
+        check_readers(len(self.durations), self.world_size * self.workers)
 
     @property
     def settings(self) -> dict[str, float | int | bool | None]:
@@ -153,8 +160,12 @@ class ShardBatchSampler(BucketBatchSampler):
         speeds = self.shard_speeds(epoch) if self.shard_speeds else np.ones(len(self.durations))
         durations = self.durations / np.asarray(speeds, dtype=np.float64)
         readers = self.readers.get(epoch, self.world_size * self.workers)
-        dealt = deal_shards(self.layout.seconds(self.durations), readers, np.random.default_rng([self.seed, epoch]))
-        planned = [self.reader_batches(epoch, reader, tuple(shards), durations) for reader, shards in enumerate(dealt)]
+        pieces = self.layout.pieces(max(1, math.ceil(PIECES_PER_READER * readers / len(self.layout.paths))))
+        seconds = np.array([self.durations[rows].sum() for _, rows in pieces])
+        planned = []
+        for reader, dealt in enumerate(deal(seconds, readers, np.random.default_rng([self.seed, epoch]))):
+            stream = [pieces[i] for i in dealt]
+            planned.append(self.reader_batches(epoch, reader, stream, durations))
         count = min(len(batches) for batches in planned)
         left_out = sum(len(row) for batches in planned for row in batches[count:])
         if left_out and self.rank == 0:
@@ -177,17 +188,20 @@ class ShardBatchSampler(BucketBatchSampler):
         self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, speeds)}
         return batches
 
-    def reader_batches(self, epoch: int, reader: int, stream: tuple[int, ...], durations: np.ndarray):
-        """One reader's batches of ``epoch`` from its shards ``stream``, each with the reader's watermark."""
-        rows = np.concatenate([self.layout.members(shard) for shard in stream])
-        place = np.zeros(len(self.layout.paths), dtype=np.int64)
-        place[list(stream)] = np.arange(len(stream))
-        positions = place[self.layout.shard] * STRIDE + self.layout.member
+    def reader_batches(self, epoch: int, reader: int, stream: list[tuple[Piece, np.ndarray]], durations: np.ndarray):
+        """One reader's batches of ``epoch`` from its pieces ``stream`` (with their utterances), each with the
+        reader's watermark."""
+        rows = np.concatenate([members for _, members in stream])
+        positions = np.concatenate(
+            [place * STRIDE + self.layout.member[members] for place, (_, members) in enumerate(stream)]
+        )
+        positions = dict(zip(rows.tolist(), positions.tolist(), strict=True))
         rng = random.Random(self.seed * 100_003 + epoch * 1009 + reader)
         batches = buffered_batches(rows, durations, self.buffer, self.batch_size, self.max_seconds, self.pad_to, rng)
-        firsts = [int(positions[batch].min()) for batch in batches]
+        firsts = [min(positions[row] for row in batch) for batch in batches]
         watermarks = np.minimum.accumulate(firsts[::-1])[::-1].tolist() if batches else []
-        return [ShardBatch(b, epoch, stream, w) for b, w in zip(batches, watermarks, strict=True)]
+        pieces = tuple(piece for piece, _ in stream)
+        return [ShardBatch(b, epoch, pieces, w) for b, w in zip(batches, watermarks, strict=True)]
 
 
 class ShardDataset(SpeechDataset):
@@ -203,7 +217,7 @@ class ShardDataset(SpeechDataset):
     ) -> None:
         super().__init__(items, tokenizer, augmentation=augmentation, seed=seed)
         self.layout = ShardLayout.of(self.items)
-        self.streams: dict[tuple[int, tuple[int, ...]], StreamReader] = {}
+        self.streams: dict[tuple[int, tuple[Piece, ...]], tuple[StreamReader, dict]] = {}
         self.speeds: dict[int, np.ndarray] = {}
 
     def __getitem__(self, key):
@@ -213,12 +227,17 @@ class ShardDataset(SpeechDataset):
         key = (batch.epoch, batch.stream)
         if key not in self.streams:  # a new epoch's readers replace the last one's
             self.streams = {k: v for k, v in self.streams.items() if k[0] == batch.epoch}
-            self.streams[key] = StreamReader([self.layout.paths[shard] for shard in batch.stream])
-        reader = self.streams[key]
-        place = {shard: i for i, shard in enumerate(batch.stream)}
+            places: dict[int, list[tuple[int, int, int]]] = {}
+            for place, (shard, first, end) in enumerate(batch.stream):
+                places.setdefault(shard, []).append((first, end, place))
+            reader = StreamReader([(self.layout.paths[shard], first, end) for shard, first, end in batch.stream])
+            self.streams[key] = reader, places
+        reader, places = self.streams[key]
         examples = []
         for row in batch:
-            position = place[int(self.layout.shard[row])] * STRIDE + int(self.layout.member[row])
+            member = int(self.layout.member[row])
+            place = next(p for first, end, p in places[int(self.layout.shard[row])] if first <= member < end)
+            position = place * STRIDE + member
             audio = decode_audio(reader.read(position, batch.watermark), self.sample_rate)
             examples.append(
                 self.example(self.items[row], SampleKey(row, batch.epoch, self.speed(batch.epoch, row)), audio)

@@ -19,6 +19,7 @@ import json
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -133,6 +134,10 @@ def is_sharded(items: UtteranceIndex) -> bool:
     return len(items) > 0 and MEMBER_MARK in items.columns["path"][0]
 
 
+# A run of consecutive members of one shard: (shard number, first member number, member number past the last).
+Piece = tuple[int, int, int]
+
+
 @dataclass(frozen=True)
 class ShardLayout:
     """Where each utterance of a sharded split lies: its shard (a number into ``paths``) and member number."""
@@ -154,26 +159,40 @@ class ShardLayout:
             member[row] = int(key)
         return cls(tuple(numbers), shard, member)
 
+    @cached_property
+    def order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The utterances sorted by shard, then member; where each shard's run starts in that order."""
+        order = np.lexsort((self.member, self.shard))
+        return order, np.searchsorted(self.shard[order], np.arange(len(self.paths) + 1))
+
     def members(self, shard: int) -> np.ndarray:
         """The utterances of ``shard`` in the order it holds them."""
-        rows = np.flatnonzero(self.shard == shard)
-        return rows[np.argsort(self.member[rows], kind="stable")]
+        order, starts = self.order
+        return order[starts[shard] : starts[shard + 1]]
 
-    def seconds(self, durations: np.ndarray) -> np.ndarray:
-        """Each shard's audio seconds."""
-        return np.bincount(self.shard, weights=durations, minlength=len(self.paths))
+    def pieces(self, per_shard: int) -> list[tuple[Piece, np.ndarray]]:
+        """Each shard cut into ``per_shard`` runs of consecutive members (fewer for a shard with fewer utterances),
+        with their utterances."""
+        cut = []
+        for shard in range(len(self.paths)):
+            for rows in np.array_split(self.members(shard), per_shard):
+                if len(rows):
+                    cut.append(((shard, int(self.member[rows[0]]), int(self.member[rows[-1]]) + 1), rows))
+        return cut
 
 
 class StreamReader:
-    """One reader's shards read in order, each once, keeping the bytes of the members read but not yet asked for.
+    """One reader's pieces of shards read in order, each once, keeping the bytes of the members read but not yet
+    asked for.
 
-    A member is asked for by its place in the stream (``STRIDE``) with the stream's ``watermark``: no member
-    before it is asked for again, so those are dropped, and a reader started mid-stream (a resumed run) opens no
-    shard before it. Asked for a member it has passed (a batch served twice), it reads again from the watermark.
+    A member is asked for by its place in the stream (its piece's place times ``STRIDE`` plus its number) with the
+    stream's ``watermark``: no member before it is asked for again, so those are dropped, and a reader started
+    mid-stream (a resumed run) opens no piece before it. Asked for a member it has passed (a batch served twice),
+    it reads again from the watermark.
     """
 
-    def __init__(self, paths: list[str]) -> None:
-        self.paths = paths
+    def __init__(self, pieces: list[tuple[str, int, int]]) -> None:
+        self.pieces = pieces
         self.buffer: dict[int, bytes] = {}
         self.watermark = 0
         self.head = -1  # the last place read
@@ -183,15 +202,18 @@ class StreamReader:
         return len(self.buffer)
 
     def iterate(self, start: int) -> Iterator[tuple[int, bytes]]:
-        """(place, audio bytes) of the stream's members from ``start`` on; the ``.json`` members are skipped
-        unread (tarfile seeks past them)."""
-        for place in range(start // STRIDE, len(self.paths)):
-            with tarfile.open(self.paths[place], "r:") as tar:
+        """(place, audio bytes) of the stream's members from ``start`` on; members outside the pieces and the
+        ``.json`` members are skipped unread (tarfile seeks past them)."""
+        for place in range(start // STRIDE, len(self.pieces)):
+            path, first, end = self.pieces[place]
+            with tarfile.open(path, "r:") as tar:
                 for info in tar:
                     key, _, ext = info.name.partition(".")
-                    position = place * STRIDE + int(key)
-                    if ext != "json" and position >= start:
-                        yield position, tar.extractfile(info).read()
+                    number = int(key)
+                    if number >= end:
+                        break
+                    if ext != "json" and number >= first and place * STRIDE + number >= start:
+                        yield place * STRIDE + number, tar.extractfile(info).read()
 
     def read(self, position: int, watermark: int) -> bytes:
         if watermark > self.watermark:
@@ -204,7 +226,7 @@ class StreamReader:
             if found is None:
                 place, number = divmod(position, STRIDE)
                 raise ShardError(
-                    f"{self.paths[place]}: no member {number:06d}; the shard does not match its index (write the "
+                    f"{self.pieces[place][0]}: no member {number:06d}; the shard does not match its index (write the "
                     "shards again with vasr-shard)"
                 )
             self.head = found[0]
