@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader
 from vasr.audio import decode_audio, load_audio, to_mono
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.shard_sampler import ShardBatchSampler
-from vasr.data.shards import ShardLayout, StreamReader, shard_manifests, write_shards
+from vasr.data.shards import STRIDE, ShardLayout, StreamReader, shard_manifests, write_shards
 from vasr.data.splits import load_splits
 from vasr.text.vocab import build_vocab, make_tokenizer, save_vocab
 
@@ -104,7 +104,8 @@ def files_raw(splits: dict) -> Callable[[], int]:
 def shards_raw(shards: Path) -> Callable[[], int]:
     """Each shard member decoded to 16 kHz mono, shard after shard."""
     paths = [str(p) for p in sorted(shards.glob("train-*.tar"))]
-    return lambda: sum(1 for _, data in StreamReader(paths).iterate(0) if len(decode_audio(data)))
+    whole = [(path, 0, STRIDE) for path in paths]  # each shard one piece, all its members
+    return lambda: sum(1 for _, data in StreamReader(whole).iterate(0) if len(decode_audio(data)))
 
 
 def webdataset_epoch(shards: Path) -> Callable[[], int]:
@@ -204,9 +205,9 @@ def main() -> None:
                 print(f"{name:18s} {'slow' if slow else 'local'}: {rate:8.1f} utterances/s")
     for name in readers:
         print(f"{name:18s} local {rates[name, False]:8.1f}, +{args.delay_ms:g} ms per open {rates[name, True]:8.1f}")
-    for shards, readers in ((13, (2, 2)), (40, (2, 4)), (80, (2, 4)), (160, (4, 4)), (400, (4, 4))):
-        share = left_out(shards, readers)
-        print(f"left out: {shards} shards of 1000 on {readers[0]} ranks x {readers[1]} workers: {share:.2%}")
+    for count, (ranks, workers) in ((13, (2, 2)), (40, (2, 4)), (80, (2, 4)), (160, (4, 4)), (400, (4, 4))):
+        share = left_out(count, (ranks, workers))
+        print(f"left out: {count} shards of 1000 on {ranks} ranks x {workers} workers: {share:.2%}")
     print(f"RESULT shards_left_out {left_out(80, (2, 4)):.4f}")
     for shards, name in (("shards_original", "shards"), ("shards_flac", "shards_flac")):
         print(f"RESULT {name}_read {rates[shards, False] / rates['files', False]:.3f}")
