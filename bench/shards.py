@@ -104,7 +104,7 @@ def files_raw(splits: dict) -> Callable[[], int]:
 def shards_raw(shards: Path) -> Callable[[], int]:
     """Each shard member decoded to 16 kHz mono, shard after shard."""
     paths = [str(p) for p in sorted(shards.glob("train-*.tar"))]
-    whole = [(path, 0, STRIDE) for path in paths]  # each shard one piece, all its members
+    whole = [(path, 0, STRIDE, 0) for path in paths]  # each shard one piece, all its members
     return lambda: sum(1 for _, data in StreamReader(whole).iterate(0) if len(decode_audio(data)))
 
 

@@ -17,18 +17,20 @@ import soxr
 SAMPLE_RATE = 16000
 
 
-# ``SHARD.tar#KEY`` names the audio member ``KEY.<ext>`` of a WebDataset-layout shard (vasr.data.shards).
+# ``SHARD.tar#KEY@OFFSET`` names the audio member ``KEY.<ext>`` of a WebDataset-layout shard, its tar header at byte
+# OFFSET (vasr.data.shards).
 MEMBER_MARK = ".tar#"
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed. A shard member's
-    path (``SHARD.tar#KEY``) is read from its shard, by a scan of the shard's headers (babble's few talkers; training
-    reads shards in order, :mod:`vasr.data.shards`)."""
+    path (``SHARD.tar#KEY@OFFSET``) is read from its shard at that offset (babble's talkers; training reads shards
+    in order, :mod:`vasr.data.shards`)."""
     name = str(path)
     if MEMBER_MARK in name and not os.path.exists(name):
-        shard, _, key = name.rpartition("#")
-        return decode_audio(shard_member(shard, key), sample_rate)
+        shard, _, member = name.rpartition("#")
+        key, _, offset = member.partition("@")
+        return decode_audio(shard_member(shard, key, int(offset or 0)), sample_rate)
     audio, rate = sf.read(name, dtype="float32", always_2d=True)
     return to_mono(audio, rate, sample_rate)
 
@@ -64,13 +66,16 @@ def pcm16_wav(data: bytes) -> tuple[np.ndarray, int] | None:
     return None
 
 
-def shard_member(shard: str | Path, key: str) -> bytes:
-    """The bytes of the audio member ``key.<ext>`` of a tar shard (its ``.json`` beside it is not audio)."""
-    with tarfile.open(shard, "r:") as tar:
-        for info in tar:
-            stem, _, ext = info.name.partition(".")
-            if stem == key and ext != "json":
-                return tar.extractfile(info).read()
+def shard_member(shard: str | Path, key: str, offset: int = 0) -> bytes:
+    """The bytes of the audio member ``key.<ext>`` of a tar shard (its ``.json`` beside it is not audio), looked for
+    from the header at byte ``offset`` on (the index's, so at once)."""
+    with open(shard, "rb") as file:
+        file.seek(offset)
+        with tarfile.open(fileobj=file, mode="r:") as tar:
+            for info in tar:
+                stem, _, ext = info.name.partition(".")
+                if stem == key and ext != "json":
+                    return tar.extractfile(info).read()
     raise FileNotFoundError(f"{shard}: no audio member {key!r}")
 
 

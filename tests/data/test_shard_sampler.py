@@ -25,7 +25,8 @@ def layout(sizes: list[int]) -> tuple[ShardLayout, np.ndarray]:
     shard = np.repeat(np.arange(len(sizes)), sizes)
     member = np.concatenate([np.arange(size) for size in sizes])
     paths = tuple(f"train-{i:06d}.tar" for i in range(len(sizes)))
-    return ShardLayout(paths, shard, member), np.random.default_rng(len(shard)).uniform(1.0, 10.0, len(shard))
+    durations = np.random.default_rng(len(shard)).uniform(1.0, 10.0, len(shard))
+    return ShardLayout(paths, shard, member, np.zeros(len(shard), dtype=np.int64)), durations
 
 
 def sampler(sizes, rank=0, world=1, workers=0, **options) -> ShardBatchSampler:
@@ -69,7 +70,7 @@ def test_a_ranks_batches_alternate_between_its_workers_readers_and_watermarks_ri
     shards, _ = layout([40] * 8)
     for reader in (batches[0::2], batches[1::2]):
         pieces = reader[0].stream
-        place = {i: p for p, (shard, first, end) in enumerate(pieces) for i in shards.members(shard)[first:end]}
+        place = {i: p for p, (shard, first, end, _) in enumerate(pieces) for i in shards.members(shard)[first:end]}
         positions = [[place[i] * STRIDE + shards.member[i] for i in batch] for batch in reader]
         watermarks = [batch.watermark for batch in reader]
         assert watermarks == sorted(watermarks)

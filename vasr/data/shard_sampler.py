@@ -228,9 +228,9 @@ class ShardDataset(SpeechDataset):
         if key not in self.streams:  # a new epoch's readers replace the last one's
             self.streams = {k: v for k, v in self.streams.items() if k[0] == batch.epoch}
             places: dict[int, list[tuple[int, int, int]]] = {}
-            for place, (shard, first, end) in enumerate(batch.stream):
+            for place, (shard, first, end, _) in enumerate(batch.stream):
                 places.setdefault(shard, []).append((first, end, place))
-            reader = StreamReader([(self.layout.paths[shard], first, end) for shard, first, end in batch.stream])
+            reader = StreamReader([(self.layout.paths[shard], *piece) for shard, *piece in batch.stream])
             self.streams[key] = reader, places
         reader, places = self.streams[key]
         examples = []

@@ -69,14 +69,15 @@ class ShardWriter:
         self.count = 0
 
     def add(self, item: Item) -> str:
-        """Write ``item``'s audio and metadata; its ``file`` in the index (``SHARD.tar#KEY``, relative)."""
+        """Write ``item``'s audio and metadata; its ``file`` in the index (``SHARD.tar#KEY@OFFSET``, relative; the
+        offset of its tar header lets a reader start there)."""
         if self.tar is None or self.count == self.shard_size:
             self.close()
             path = self.folder / f"{self.prefix}-{self.shards:06d}.tar"
             self.tar = tarfile.open(path, "w", format=tarfile.GNU_FORMAT)  # noqa: SIM115 (open across add calls)
             self.shards += 1
             self.count = 0
-        key = f"{self.count:06d}"
+        key, offset = f"{self.count:06d}", self.tar.offset  # where the member's header starts
         data, ext = encode(item.path, self.audio)
         meta = {"id": item.id, "sentence": item.sentence, "duration": item.duration}
         for name, payload in ((f"{key}.{ext}", data), (f"{key}.json", json.dumps(meta, ensure_ascii=False).encode())):
@@ -84,7 +85,7 @@ class ShardWriter:
             info.size = len(payload)
             self.tar.addfile(info, io.BytesIO(payload))
         self.count += 1
-        return f"{self.prefix}-{self.shards - 1:06d}.tar#{key}"
+        return f"{self.prefix}-{self.shards - 1:06d}.tar#{key}@{offset}"
 
     def close(self) -> None:
         if self.tar is not None:
@@ -129,13 +130,21 @@ def shard_manifests(folder: str | Path) -> dict[str, Path]:
     return {name: folder / f"{name}.jsonl" for name in ("train", "val", "test")}
 
 
+def split_member(path: str) -> tuple[str, str, int]:
+    """(shard, key, header offset) of a member's path ``SHARD.tar#KEY@OFFSET``."""
+    name, _, member = path.rpartition("#")
+    key, _, offset = member.partition("@")
+    return name, key, int(offset or 0)
+
+
 def is_sharded(items: UtteranceIndex) -> bool:
     """Whether a split's audio lies in shards (its paths name shard members)."""
     return len(items) > 0 and MEMBER_MARK in items.columns["path"][0]
 
 
-# A run of consecutive members of one shard: (shard number, first member number, member number past the last).
-Piece = tuple[int, int, int]
+# A run of consecutive members of one shard: (shard number, first member number, member number past the last,
+# the byte offset of the first member's tar header).
+Piece = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -145,19 +154,21 @@ class ShardLayout:
     paths: tuple[str, ...]
     shard: np.ndarray
     member: np.ndarray
+    offset: np.ndarray
 
     @classmethod
     def of(cls, items: UtteranceIndex) -> ShardLayout:
         numbers: dict[str, int] = {}
         shard = np.empty(len(items), dtype=np.int64)
         member = np.empty(len(items), dtype=np.int64)
+        offset = np.empty(len(items), dtype=np.int64)
         for row, path in enumerate(items.column("path")):
-            if MEMBER_MARK not in path:
-                raise ShardError(f"{path}: a file among shard members: a split is sharded whole or not at all")
-            name, _, key = path.rpartition("#")
+            if MEMBER_MARK not in path or "@" not in path:
+                raise ShardError(f"{path}: not a shard member (SHARD.tar#KEY@OFFSET): a split is sharded whole or not")
+            name, key, at = split_member(path)
             shard[row] = numbers.setdefault(name, len(numbers))
-            member[row] = int(key)
-        return cls(tuple(numbers), shard, member)
+            member[row], offset[row] = int(key), at
+        return cls(tuple(numbers), shard, member, offset)
 
     @cached_property
     def order(self) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +188,8 @@ class ShardLayout:
         for shard in range(len(self.paths)):
             for rows in np.array_split(self.members(shard), per_shard):
                 if len(rows):
-                    cut.append(((shard, int(self.member[rows[0]]), int(self.member[rows[-1]]) + 1), rows))
+                    first, end = int(self.member[rows[0]]), int(self.member[rows[-1]]) + 1
+                    cut.append(((shard, first, end, int(self.offset[rows[0]])), rows))
         return cut
 
 
@@ -191,7 +203,7 @@ class StreamReader:
     it reads again from the watermark.
     """
 
-    def __init__(self, pieces: list[tuple[str, int, int]]) -> None:
+    def __init__(self, pieces: list[tuple[str, int, int, int]]) -> None:
         self.pieces = pieces
         self.buffer: dict[int, bytes] = {}
         self.watermark = 0
@@ -205,15 +217,17 @@ class StreamReader:
         """(place, audio bytes) of the stream's members from ``start`` on; members outside the pieces and the
         ``.json`` members are skipped unread (tarfile seeks past them)."""
         for place in range(start // STRIDE, len(self.pieces)):
-            path, first, end = self.pieces[place]
-            with tarfile.open(path, "r:") as tar:
-                for info in tar:
-                    key, _, ext = info.name.partition(".")
-                    number = int(key)
-                    if number >= end:
-                        break
-                    if ext != "json" and number >= first and place * STRIDE + number >= start:
-                        yield place * STRIDE + number, tar.extractfile(info).read()
+            path, first, end, offset = self.pieces[place]
+            with open(path, "rb") as file:
+                file.seek(offset)  # tarfile reads the archive from where its file object stands
+                with tarfile.open(fileobj=file, mode="r:") as tar:
+                    for info in tar:
+                        key, _, ext = info.name.partition(".")
+                        number = int(key)
+                        if number >= end:
+                            break
+                        if ext != "json" and number >= first and place * STRIDE + number >= start:
+                            yield place * STRIDE + number, tar.extractfile(info).read()
 
     def read(self, position: int, watermark: int) -> bytes:
         if watermark > self.watermark:
