@@ -3,10 +3,10 @@
 A shard ``train-000003.tar`` holds, per utterance, the file's own bytes (``<key>.wav``, ``.mp3``...; or lossless
 ``<key>.flac``) and ``<key>.json`` (id, sentence, duration); keys are the member's number in the shard
 (``000017``), so any tar reader, or WebDataset itself, reads them. Beside the shards, ``train.jsonl`` indexes them
-as an ordinary manifest (``file`` is ``train-000003.tar#000017``, duration stated): the corpus is validated, its
-vocabulary built and its batches planned from that index, without opening a shard. Validation and test stay on
-files (``val.jsonl``, ``test.jsonl``): they are scored in order, by every scoring path (export, LM tuning,
-vasr-evaluate).
+as an ordinary manifest (``file`` is ``train-000003.tar#000017@84992``: the member and its tar header's offset;
+duration stated): the corpus is validated, its vocabulary built and its batches planned from that index, without
+opening a shard. Validation and test stay on files (``val.jsonl``, ``test.jsonl``): they are scored in order, by
+every scoring path (export, LM tuning, vasr-evaluate).
 
 Training reads each shard from its start to its end (one open and one sequential read per shard, not one per
 utterance): what a cluster file system serves well. docs/data.md compares the formats and says why this one.
