@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import struct
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +17,66 @@ import soxr
 SAMPLE_RATE = 16000
 
 
+# ``SHARD.tar#KEY@OFFSET`` names the audio member ``KEY.<ext>`` of a WebDataset-layout shard, its tar header at byte
+# OFFSET (vasr.data.shards).
+MEMBER_MARK = ".tar#"
+
+
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed."""
-    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed. A shard member's
+    path (``SHARD.tar#KEY@OFFSET``) is read from its shard at that offset (babble's talkers; training reads shards
+    in order, :mod:`vasr.data.shards`)."""
+    name = str(path)
+    if MEMBER_MARK in name and not os.path.exists(name):
+        shard, _, member = name.rpartition("#")
+        key, _, offset = member.partition("@")
+        return decode_audio(shard_member(shard, key, int(offset or 0)), sample_rate)
+    audio, rate = sf.read(name, dtype="float32", always_2d=True)
     return to_mono(audio, rate, sample_rate)
+
+
+def decode_audio(data: bytes, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """An audio file's bytes (WAV, FLAC, MP3...) as :func:`load_audio` reads the file."""
+    decoded = pcm16_wav(data)
+    audio, rate = decoded or sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return to_mono(audio, rate, sample_rate)
+
+
+def pcm16_wav(data: bytes) -> tuple[np.ndarray, int] | None:
+    """(frames, channels) float32 samples and the rate of a 16-bit PCM WAV file's bytes, as soundfile reads them
+    (x / 32768), by numpy alone: soundfile reads bytes through a Python callback per block, slower than the file
+    itself (docs/data.md). None for any other audio."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    offset, layout = 12, None
+    while offset + 8 <= len(data):
+        chunk, size = data[offset : offset + 4], struct.unpack_from("<I", data, offset + 4)[0]
+        body = offset + 8
+        if chunk == b"fmt " and size >= 16:
+            tag, channels, rate = struct.unpack_from("<HHI", data, body)
+            if tag != 1 or struct.unpack_from("<H", data, body + 14)[0] != 16 or not channels:
+                return None  # not plain 16-bit PCM (float, 24-bit, extensible): soundfile reads it
+            layout = channels, rate
+        elif chunk == b"data" and layout is not None:
+            channels, rate = layout
+            frames = (min(body + size, len(data)) - body) // (2 * channels)
+            samples = np.frombuffer(data, dtype="<i2", count=frames * channels, offset=body)
+            return (samples.astype(np.float32) / 32768).reshape(frames, channels), rate
+        offset = body + size + (size & 1)
+    return None
+
+
+def shard_member(shard: str | Path, key: str, offset: int = 0) -> bytes:
+    """The bytes of the audio member ``key.<ext>`` of a tar shard (its ``.json`` beside it is not audio), looked for
+    from the header at byte ``offset`` on (the index's, so at once)."""
+    with open(shard, "rb") as file:
+        file.seek(offset)
+        with tarfile.open(fileobj=file, mode="r:") as tar:
+            for info in tar:
+                stem, _, ext = info.name.partition(".")
+                if stem == key and ext != "json":
+                    return tar.extractfile(info).read()
+    raise FileNotFoundError(f"{shard}: no audio member {key!r}")
 
 
 def to_mono(audio: np.ndarray, rate: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -103,9 +103,14 @@ def fit_recording(corpus, tmp_path, sortagrad: int, stop_at=None, ckpt_path=None
     _, module, dm = micro_setup(
         corpus, tmp_path, batch_size=2, seed=5, sortagrad_epochs=sortagrad, augmentation=augment
     )
+    return recorded_fit(module, dm, tmp_path, 3, stop_at, ckpt_path)
+
+
+def recorded_fit(module, dm, tmp_path, epochs: int, stop_at=None, ckpt_path=None) -> list:
+    """The batches a fit of ``epochs`` trains on, checkpointed every step; stopped as by a kill at ``stop_at``."""
     record = RecordBatches(stop_at)
     callbacks = [StepCheckpoint(tmp_path, every_n_steps=1), record]
-    trainer = quiet_trainer(tmp_path, max_epochs=3, limit_val_batches=0, callbacks=callbacks)
+    trainer = quiet_trainer(tmp_path, max_epochs=epochs, limit_val_batches=0, callbacks=callbacks)
     with contextlib.suppress(Crash):
         trainer.fit(module, dm, ckpt_path=ckpt_path)
     return record.batches

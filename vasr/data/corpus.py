@@ -17,6 +17,7 @@ from vasr.data.ctc_fit import check_ctc_fit
 from vasr.data.index import UtteranceIndex
 from vasr.data.manifest import VERIFY_SAMPLE, ValidationReport, read_manifest
 from vasr.data.mix import SEPARATOR
+from vasr.data.shards import shard_manifests
 from vasr.data.splits import load_splits
 from vasr.text.normalize import DEFAULT_DROP
 
@@ -90,9 +91,13 @@ def load_corpus(
     data: DictConfig, seed: int, writer: bool = True, share: Path | None = None
 ) -> tuple[Splits, list[ValidationReport]]:
     """The corpus of ``data`` validated and split (the demo corpus synthesised first if missing, by the
-    ``writer`` process); with ``data.corpora``, every corpus's splits as one (:func:`load_corpora`). With ``share`` (the run's folder), the writer leaves what it validated there and the other
-    ranks load it, so they neither parse the manifests nor read a header again, and hold the very same splits."""
-    if not data.get("corpora"):
+    ``writer`` process); with ``data.corpora``, every corpus's splits as one (:func:`load_corpora`); with
+    ``data.shards``, the splits a folder of shards indexes (:mod:`vasr.data.shards`). With ``share`` (the run's
+    folder), the writer leaves what it validated there and the other ranks load it, so they neither parse the
+    manifests nor read a header again, and hold the very same splits."""
+    if data.get("corpora") and data.get("shards"):
+        raise ValueError("data.shards and data.corpora together: shard a mix's corpora one by one, or train on files")
+    if not data.get("corpora") and not data.get("shards"):
         ensure_corpus(data, writer)
     if share is None:
         return validate_corpus(data, seed)
@@ -126,16 +131,19 @@ def validate_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[Validatio
 
 
 def read_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
-    """One corpus's manifest(s) validated and split as ``data`` says."""
+    """One corpus's manifest(s) validated and split as ``data`` says; a folder of shards with the durations
+    measured when the shards were written."""
+    shards = data.get("shards")
+    manifests = shard_manifests(shards) if shards else {}
     return load_splits(
-        data.manifest,
-        data.audio_dir,
-        val_manifest=data.val_manifest,
-        test_manifest=data.test_manifest,
+        manifests.get("train", data.manifest),
+        shards or data.audio_dir,
+        val_manifest=manifests.get("val", data.val_manifest),
+        test_manifest=manifests.get("test", data.test_manifest),
         val_ratio=data.val_ratio,
         test_ratio=data.test_ratio,
         seed=seed,
-        **read_options(data),
+        **read_options(data) | ({"verify_durations": "none"} if shards else {}),
     )
 
 

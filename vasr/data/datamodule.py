@@ -20,6 +20,8 @@ from vasr.data.features import AudioFeatures, Waveform
 from vasr.data.index import Item, UtteranceIndex
 from vasr.data.mix import CorpusMix
 from vasr.data.sampler import BucketBatchSampler
+from vasr.data.shard_sampler import ShardBatchSampler, ShardDataset
+from vasr.data.shards import is_sharded
 
 log = logging.getLogger("vasr")
 
@@ -70,6 +72,9 @@ class SpeechDataModule(L.LightningDataModule):
 
     Its checkpointed state is the training sampler's (epoch and batches trained on), so a run
     restored mid-epoch trains on exactly the batches an uninterrupted run would have.
+
+    A training split in shards (``data.shards``, :mod:`vasr.data.shards`) is read shard by shard, batched within a
+    ``shuffle_buffer`` of utterances (:mod:`vasr.data.shard_sampler`).
     """
 
     def __init__(
@@ -89,6 +94,7 @@ class SpeechDataModule(L.LightningDataModule):
         augmentation: Augmentation | None = None,
         resume_changed_split: bool = False,
         mix: CorpusMix | None = None,
+        shuffle_buffer: int = 2000,
     ) -> None:
         super().__init__()
         self.mix = mix
@@ -100,9 +106,12 @@ class SpeechDataModule(L.LightningDataModule):
         self.resume_changed_split = resume_changed_split
         self.split_fingerprint = SplitFingerprint.of(splits.get("train", []))
         self.datasets = {
-            name: SpeechDataset(items, tokenizer, augmentation=augmentation if name == "train" else None, seed=seed)
+            name: (ShardDataset if name == "train" and is_sharded(items) else SpeechDataset)(
+                items, tokenizer, augmentation=augmentation if name == "train" else None, seed=seed
+            )
             for name, items in splits.items()
         }
+        self.shuffle_buffer = shuffle_buffer
         self.augmentation = augmentation
         if augmentation is not None:
             log.info("augmenting training audio: %s", augmentation)
@@ -132,8 +141,13 @@ class SpeechDataModule(L.LightningDataModule):
         """Made once per DataModule, for this process's DDP rank, so it carries its epoch across epochs."""
         if self._train_sampler is None:
             rank, world = self._rank_and_world
-            self._train_sampler = BucketBatchSampler(
-                self.datasets["train"].durations,
+            train = self.datasets["train"]
+            sharded = isinstance(train, ShardDataset)
+            workers = self.loader_options["num_workers"]
+            shards = {"layout": train.layout, "buffer": self.shuffle_buffer, "workers": workers} if sharded else {}
+            self._train_sampler = (ShardBatchSampler if sharded else BucketBatchSampler)(
+                train.durations,
+                **shards,
                 batch_size=self.batch_size,
                 max_seconds=self.max_seconds,
                 pad_to=self.pad_to_seconds,

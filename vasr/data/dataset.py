@@ -49,7 +49,10 @@ class SpeechDataset(Dataset[Example]):
 
     def __getitem__(self, key: int | SampleKey) -> Example:
         item = self.items[key.index if isinstance(key, SampleKey) else key]
-        audio = load_audio(item.path, self.sample_rate)
+        return self.example(item, key, load_audio(item.path, self.sample_rate))
+
+    def example(self, item: Item, key: int | SampleKey, audio: np.ndarray) -> Example:
+        """``item`` with its ``audio`` (read from a file or a shard) augmented as ``key`` says, and labelled."""
         if isinstance(key, SampleKey) and self.augmentation is not None:
             audio = self.augmentation(audio, self.seed, key, perturbed_samples(item.duration, key.speed))
         return Example(item.id, audio, self.tokenizer(item.text).input_ids, item.text)
