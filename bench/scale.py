@@ -5,8 +5,9 @@ lhotse write them) and transcripts drawn at random from a few hundred syllables 
 no cache of repeated transcripts flatters the figures). ``startup``: ``train.py model=micro trainer.max_steps=1``
 in a subprocess, timed from its start to the first training step (Lightning's "`Trainer.fit` stopped" after it)
 and from the run's first log line (imports and Hydra done) to that; its CPU seconds (user + system, less sensitive
-to the machine's load than the wall clock) to the first step and in all; peak RSS from ``/usr/bin/time -v``; the
-load average before and after each.
+to the machine's load than the wall clock, the manifest's reading processes included) to the first step and in
+all; peak RSS of the whole run from ``/usr/bin/time -v``, and up to the first step (VmHWM) against that of a process
+that only imports what train.py imports (``corpus_share_mb``); the load average before and after each.
 ``epoch``: the DataModule built from the manifest, one whole epoch of its training loader iterated by its workers
 (audio reading replaced by a fixed array unless ``--real-audio``: the index is what workers could copy, not the
 audio), each worker's private memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) sampled.
@@ -106,11 +107,13 @@ def startup(n: int, root: Path, run_dir: Path) -> dict:
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     stamps: list[tuple[float, str]] = []
-    cpu_to_step = float("nan")
+    cpu_to_step, memory_at_step = float("nan"), {}
     for line in process.stdout:
         stamps.append((time.monotonic() - start, line.rstrip()))
         if "`Trainer.fit` stopped" in line:  # train.py is /usr/bin/time's child
-            cpu_to_step = sum(sum(child.cpu_times()[:2]) for child in psutil.Process(process.pid).children())
+            children = psutil.Process(process.pid).children()
+            cpu_to_step = sum(sum(child.cpu_times()[:4]) for child in children)  # readers' too
+            memory_at_step = memory_mb(children[0].pid)
     process.wait()
     end = time.monotonic() - start
     text = "\n".join(line for _, line in stamps)
@@ -128,8 +131,29 @@ def startup(n: int, root: Path, run_dir: Path) -> dict:
         "cpu_to_step_s": round(cpu_to_step, 1),
         "cpu_s": round(cpu, 1),
         "peak_mb": round(peak),
+        "peak_to_step_mb": memory_at_step.get("VmHWM", float("nan")),
+        "anon_at_step_mb": memory_at_step.get("RssAnon", float("nan")),
+        "file_at_step_mb": memory_at_step.get("RssFile", float("nan")),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """A process's peak resident memory so far (VmHWM) and what is resident now, anonymous (its own data) and
+    file-backed (mapped libraries: torch's CUDA build maps gigabytes, of which the touched pages count), in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return {key: round(int(fields[key].split()[0]) / 1024) for key in ("VmHWM", "RssAnon", "RssFile")}
+
+
+def imports() -> dict[str, float]:
+    """:func:`memory_mb` of a process that imports what ``train.py`` imports before it reads anything: the start
+    every run pays, which the corpus's share is measured against."""
+    code = (
+        "import json, pathlib, torch, transformers, lightning, vasr.recipe.training, vasr.recipe.sweep; "
+        "status = dict(l.split(':', 1) for l in pathlib.Path('/proc/self/status').read_text().splitlines()); "
+        "print(json.dumps({k: round(int(status[k].split()[0]) / 1024) for k in ('VmHWM', 'RssAnon', 'RssFile')}))"
+    )
+    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
 def private_mb(pid: int) -> float:
@@ -198,11 +222,14 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     if args.mode == "startup":
+        base = imports()
+        print(f"imports alone: {json.dumps(base)}", flush=True)
         for n in args.sizes:
             row = startup(n, args.root, args.root / "runs")
             print(json.dumps(row), flush=True)
-            for key in ("first_step_s", "seed_to_step_s", "cpu_to_step_s", "peak_mb"):
+            for key in ("first_step_s", "seed_to_step_s", "cpu_to_step_s", "peak_mb", "peak_to_step_mb"):
                 print(f"RESULT {key}_{n} {row[key]}", flush=True)
+            print(f"RESULT corpus_share_mb_{n} {row['peak_to_step_mb'] - base['VmHWM']}", flush=True)
     else:
         found = epoch(args.size, args.root, args.num_workers, args.real_audio)
         del found["samples"]

@@ -125,7 +125,7 @@ class DurationCache:
                 self._entries = json.loads(self.cache_file.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 self._entries = {}  # a damaged cache is rebuilt, never trusted
-        self._dirty = False
+        self._new: dict[str, list] = {}
 
     @staticmethod
     def default_file(audio_dir: str | Path) -> Path:
@@ -148,19 +148,28 @@ class DurationCache:
         rate = info.samplerate or 1
         declared = wav_declared_frames(path)
         seconds, promised = info.frames / rate, (info.frames if declared is None else declared) / rate
-        self._entries[key] = [stat.st_size, stat.st_mtime_ns, seconds, info.samplerate, info.channels, promised]
-        self._dirty = True
+        self._entries[key] = self._new[key] = [stat.st_size, stat.st_mtime_ns, seconds, info.samplerate,
+                                               info.channels, promised]  # fmt: skip
         return seconds, info.samplerate, info.channels, promised
+
+    def new_entries(self) -> dict[str, list]:
+        """What was read since this cache was loaded (what a reading process hands back to its parent)."""
+        return self._new
+
+    def add(self, entries: dict[str, list]) -> None:
+        """Remember ``entries`` another process read (its :meth:`new_entries`)."""
+        self._entries |= entries
+        self._new |= entries
 
     def save(self) -> None:
         """Write the cache if anything new was read; failures to write only cost the next run time."""
-        if not (self.cache_file and self._dirty):
+        if not (self.cache_file and self._new):
             return
         try:
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.cache_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(self._entries), encoding="utf-8")
             tmp.replace(self.cache_file)
-            self._dirty = False
+            self._new = {}
         except OSError:
             pass

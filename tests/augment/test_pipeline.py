@@ -31,6 +31,7 @@ def test_same_seed_epoch_and_utterance_give_the_same_audio_others_differ(corpus)
         a(audio, 3, SampleKey(5, 3, 1.1)),
         a(audio, 3, SampleKey(6, 2, 1.1)),
         a(audio, 4, SampleKey(5, 2, 1.1)),
+        a(audio, 3, SampleKey(5, 2, 1.1, copy=1)),  # the utterance drawn again in the epoch (a mix's weight)
     ):
         assert other.shape != first.shape or not np.array_equal(other, first)
 
@@ -49,6 +50,7 @@ def test_epoch_speeds_are_seeded_and_drawn_from_the_choices():
     assert not np.array_equal(speeds, augmentation.epoch_speeds(0, 2, 3000))
     assert set(np.round(speeds, 2)) == {0.9, 1.0, 1.1} and 900 < np.sum(speeds == 1.0) < 1100
     assert set(Augmentation(speeds=None).epoch_speeds(0, 1, 5)) == {1.0}
+    assert not np.array_equal(augmentation.epoch_speeds(0, 1, 3000, copy=1), speeds)  # a second copy's own
 
 
 def test_noise_is_mixed_at_the_drawn_snr():

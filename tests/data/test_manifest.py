@@ -1,3 +1,4 @@
+import gzip
 import json
 import random
 import shutil
@@ -170,3 +171,58 @@ def test_audio_paths_are_spelled_as_pathlib_spells_them():
         file = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
         root = Path(rng.choice([".", "/", "/data/corpus", "rel/dir", "//net"]))
         assert audio_path(root, file) == str(root / file), (root, file)
+
+
+def mixed_manifest(corpus, tmp_path, copies: int = 40) -> str:
+    """Good rows with and without stated durations, bad rows of every kind, blank lines and a byte-order mark,
+    spread so that any cut into pieces falls among them."""
+    records = copy_corpus(corpus, tmp_path, n=6)
+    lines: list[str | bytes] = []
+    for k in range(copies):
+        record = records[k % len(records)] | {"id": f"u{k}"}
+        if k % 2:
+            record["duration"] = round(sf.info(tmp_path / "audio" / record["file"]).duration, 3)
+        lines.append(dump(record))
+        if k % 7 == 3:
+            lines += ["{oops", "", '{"id": 1}', b'{"id": "x", "sentence": "b\xe1t", "file": "a.wav"}']
+        if k % 11 == 5:
+            lines.append(dump(record | {"id": f"gone{k}", "file": "nowhere.wav", "duration": None}))
+    path = Path(write(tmp_path, lines))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    return str(path)
+
+
+@pytest.mark.parametrize("workers", [2, 3, 7])
+def test_reading_in_pieces_gives_what_one_process_gives(corpus, tmp_path, monkeypatch, workers):
+    """A manifest read by several processes: the same utterances in the same order, the same line numbers, the
+    same counts and examples, the same refusal, and the headers they read remembered."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = mixed_manifest(corpus, tmp_path)
+    one, one_report = read_manifest(path, tmp_path / "audio", skip_bad=True, workers=1)
+    cache_file = next((tmp_path / "cache" / "vasr").glob("durations-*.json"))
+    cache_file.unlink()
+    many, many_report = read_manifest(path, tmp_path / "audio", skip_bad=True, workers=workers)
+    assert len(one) == 40 and one.lines[0] == 1
+    assert all(np.array_equal(a, b) for a, b in zip(one.arrays().values(), many.arrays().values(), strict=True))
+    assert many_report.to_dict() == one_report.to_dict() and many_report.skipped["not JSON"] == 6
+    assert json.loads(cache_file.read_text()).keys() == {item.path for item in one if item.line % 2}
+    with pytest.raises(ManifestError) as refused_one:
+        read_manifest(path, tmp_path / "audio", workers=1)
+    with pytest.raises(ManifestError) as refused_many:
+        read_manifest(path, tmp_path / "audio", workers=workers)
+    assert str(refused_many.value) == str(refused_one.value)
+
+
+def test_large_manifests_are_read_by_a_process_per_core(corpus, tmp_path, monkeypatch):
+    import vasr.data.manifest as manifest
+
+    path = Path(mixed_manifest(corpus, tmp_path))
+    size = path.stat().st_size
+    monkeypatch.setattr(manifest.os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    for piece_bytes, workers in [(size + 1, 1), (size // 2, 2), (size // 5, 3)]:  # a piece's worth each, a core each
+        monkeypatch.setattr(manifest, "READ_PIECE_BYTES", piece_bytes)
+        assert manifest.reading_workers(manifest.open_source(path), None) == workers
+    assert manifest.reading_workers(manifest.open_source(path), 1) == 1
+    gzipped = path.with_suffix(".jsonl.gz")
+    gzipped.write_bytes(gzip.compress(path.read_bytes()))
+    assert manifest.reading_workers(manifest.open_source(gzipped), None) == 1  # gzip is read from its start

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from vasr.augment import Augmentation
 from vasr.data.index import Item, UtteranceIndex
 from vasr.data.mix import CorpusMix, corpus_labels, groups_of
 from vasr.data.sampler import BucketBatchSampler
@@ -88,6 +89,34 @@ def test_a_mixed_sampler_resumes_exactly_and_refuses_other_weights():
     )
     with pytest.raises(ValueError, match="mix"):
         other.load_state_dict(cut.state_dict())
+
+
+def test_an_utterance_drawn_twice_is_two_copies_with_their_own_speeds_and_resumes_exactly():
+    augmentation = Augmentation(speeds=(0.9, 1.0, 1.1))
+    speeds = lambda epoch, copy=0: augmentation.epoch_speeds(7, epoch, len(DURATIONS), copy)  # noqa: E731
+    whole = mixed_sampler(epoch_speeds=speeds)
+    whole.set_epoch(1)
+    epoch = list(whole)
+    keys = [key for batch in epoch for key in batch]
+    drawn = np.bincount([key.index for key in keys], minlength=len(DURATIONS))
+    assert sorted(key.index for key in keys) == sorted(CorpusMix(LABELS, WEIGHTS).draw(7, 1).tolist())
+    for utterance in np.flatnonzero(drawn > 1)[:20].tolist():  # "small", weight 2.5: every one twice or thrice
+        copies = [key for key in keys if key.index == utterance]
+        assert sorted(key.copy for key in copies) == list(range(len(copies)))
+    twice = [key for key in keys if drawn[key.index] > 1]
+    assert any(a.speed != b.speed for a in twice for b in twice if a.index == b.index)  # not one speed for all
+    assert all(key.speed == speeds(1)[key.index] for key in keys if key.copy == 0)
+    cut = mixed_sampler(epoch_speeds=speeds)
+    cut.set_epoch(1)
+    first = []
+    for batch in cut:
+        first.append(batch)
+        cut.mark_trained()
+        if len(first) == 4:
+            break
+    restored = mixed_sampler(epoch_speeds=speeds)
+    restored.load_state_dict(cut.state_dict())
+    assert first + list(restored) == epoch
 
 
 def test_ddp_ranks_take_equal_disjoint_shards_of_the_draw():

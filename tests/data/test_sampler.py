@@ -145,7 +145,11 @@ def test_resuming_with_other_batch_settings_is_refused_with_the_difference():
 def test_speed_perturbed_batches_respect_the_budget_and_stay_in_few_shapes():
     augmentation = Augmentation(speeds=(0.9, 1.0, 1.1))
     sampler = BucketBatchSampler(
-        DURATIONS, max_seconds=60.0, pad_to=0.25, seed=2, epoch_speeds=lambda e: augmentation.epoch_speeds(2, e, 2003)
+        DURATIONS,
+        max_seconds=60.0,
+        pad_to=0.25,
+        seed=2,
+        epoch_speeds=lambda epoch, copy=0: augmentation.epoch_speeds(2, epoch, 2003, copy),
     )
     shapes, counts = set(), set()
     for epoch in range(3):
@@ -166,7 +170,10 @@ def test_speed_perturbed_batches_respect_the_budget_and_stay_in_few_shapes():
 def test_len_before_each_pass_is_the_batches_that_pass_serves_when_counts_vary():
     augmentation = Augmentation(speeds=(0.9, 1.0, 1.1))
     sampler = BucketBatchSampler(
-        DURATIONS, max_seconds=30.0, seed=2, epoch_speeds=lambda e: augmentation.epoch_speeds(2, e, 2003)
+        DURATIONS,
+        max_seconds=30.0,
+        seed=2,
+        epoch_speeds=lambda epoch, copy=0: augmentation.epoch_speeds(2, epoch, 2003, copy),
     )
     counts = []
     for _ in range(8):

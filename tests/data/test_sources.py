@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from vasr.data.manifest import ManifestError, read_manifest
+from vasr.data.sources.jsonl import Span, spans, text_lines
 from vasr.text import normalize
 
 
@@ -157,3 +158,18 @@ def test_lines_orjson_refuses_are_parsed_or_refused_as_json_does(tmp_path):
     assert found[1][0] == 2 and found[1][1]["d"] != found[1][1]["d"]  # NaN, as json reads it
     assert found[2] == (3, None, "not JSON: Expecting property name enclosed in double quotes at column 9")
     assert found[3] == (4, {"ok": "bật"}, "")
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 3, 8, 50])
+def test_spans_hold_every_line_once_with_its_number(tmp_path, pieces):
+    """However a file is cut, the pieces' lines are the file's, in order, numbered as in the file: a line longer
+    than a piece, blank lines, a last line without its line break."""
+    lines = ["a" * 300, "", "b", *(f"line {k}" for k in range(40)), "c" * 90, "", "last"]
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines))
+    read = [(number, line) for span in spans(path, pieces) for number, line, _ in text_lines(path, span)]
+    assert read == [(number, line) for number, line in enumerate(lines, 1) if line]
+    assert len(spans(path, pieces)) <= pieces
+    empty = tmp_path / "empty.jsonl"
+    empty.touch()
+    assert spans(empty, 4) == [Span()]

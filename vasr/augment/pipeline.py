@@ -22,11 +22,13 @@ Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 class SampleKey(NamedTuple):
-    """What the training sampler hands the dataset: the utterance, its epoch and its speed factor."""
+    """What the training sampler hands the dataset: the utterance, its epoch, its speed factor and which copy of
+    it this is (a mix of corpora can draw one utterance more than once in an epoch)."""
 
     index: int
     epoch: int
     speed: float = 1.0
+    copy: int = 0
 
 
 class Augmentation:
@@ -51,18 +53,18 @@ class Augmentation:
                 if hasattr(source, "bind"):
                     source.bind(paths, seed)
 
-    def epoch_speeds(self, seed: int, epoch: int, count: int) -> np.ndarray:
-        """The speed factor of each of ``count`` utterances in ``epoch``."""
+    def epoch_speeds(self, seed: int, epoch: int, count: int, copy: int = 0) -> np.ndarray:
+        """The speed factor of each of ``count`` utterances in ``epoch`` (of their ``copy``-th copies)."""
         if len(self.speeds) == 1:
             return np.full(count, self.speeds[0])
-        return np.random.default_rng([_SPEEDS, seed, epoch]).choice(self.speeds, size=count)
+        return np.random.default_rng([_SPEEDS, seed, epoch, *([copy] if copy else [])]).choice(self.speeds, size=count)
 
     def __call__(self, audio: np.ndarray, seed: int, key: SampleKey, max_samples: int | None = None) -> np.ndarray:
         """``audio`` (16 kHz mono) as utterance ``key`` of ``seed``'s run hears it; at most ``max_samples`` long."""
         audio = change_speed(audio, key.speed)
         if max_samples is not None:
             audio = audio[:max_samples]
-        rng = np.random.default_rng([_AUDIO, seed, key.epoch, key.index])
+        rng = np.random.default_rng([_AUDIO, seed, key.epoch, key.index, *([key.copy] if key.copy else [])])
         for transform in self.transforms.values():
             audio = transform(audio, rng)
         return audio

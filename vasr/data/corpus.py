@@ -148,7 +148,8 @@ def read_corpus(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationRep
 
 
 def read_options(data: DictConfig) -> dict:
-    """How ``data``'s manifests are read: text normalisation, duration limits, bad rows, duration checks."""
+    """How ``data``'s manifests are read: text normalisation, duration limits, bad rows, duration checks, reading
+    processes."""
     return {
         "numbers": data.numbers,
         "drop": DEFAULT_DROP if data.drop is None else data.drop,
@@ -157,6 +158,7 @@ def read_options(data: DictConfig) -> dict:
         "max_duration": data.max_duration,
         "verify_durations": data.get("verify_durations", "sample"),
         "verify_sample": data.get("verify_sample", VERIFY_SAMPLE),
+        "workers": data.get("read_workers"),
     }
 
 
@@ -182,7 +184,7 @@ def load_test_sets(data: DictConfig) -> dict[str, UtteranceIndex]:
 # normalisation, duration limits, bad rows) applies to every corpus that does not say otherwise.
 CORPUS_KEYS = ("manifest", "val_manifest", "test_manifest", "weight")
 SHARED_KEYS = ("audio_dir", "val_ratio", "test_ratio", "numbers", "drop", "skip_bad", "min_duration", "max_duration",
-               "verify_durations", "verify_sample")  # fmt: skip
+               "verify_durations", "verify_sample", "read_workers")  # fmt: skip
 
 
 def load_corpora(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:

@@ -170,8 +170,8 @@ class SpeechDataModule(L.LightningDataModule):
                 "must re-read it every epoch: reload_dataloaders_every_n_epochs=1 (conf/trainer sets it)"
             )
 
-    def _epoch_speeds(self, epoch: int):
-        return self.augmentation.epoch_speeds(self.seed, epoch, len(self.datasets["train"]))
+    def _epoch_speeds(self, epoch: int, copy: int = 0):
+        return self.augmentation.epoch_speeds(self.seed, epoch, len(self.datasets["train"]), copy)
 
     def _eval_loader(self, name: str) -> DataLoader:
         dataset = self.datasets[name]

@@ -8,19 +8,24 @@ read, so a 100,000-line manifest validates in seconds.
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import soundfile as sf
 
 from vasr.audio import SAMPLE_RATE, DurationCache
 from vasr.data.index import IndexBuilder, Item, UtteranceIndex
-from vasr.data.sources import BadRow, ManifestError, Row, open_source
+from vasr.data.sources import BadRow, ManifestError, Row, Source, open_source
 from vasr.text import normalize
 from vasr.text.normalize import DEFAULT_DROP, NumberStrategy
 
@@ -34,6 +39,9 @@ DURATION_SLACK = 0.1
 # whose durations are wrong throughout, in about a second.
 VERIFY_SAMPLE = 1000
 Verify = Literal["sample", "all", "none"]
+
+# Bad or filtered lines a report quotes in full.
+MAX_EXAMPLES = 20
 
 SKIP_IN_TRAINING = "data.skip_bad=true (each is counted in the run's validation.json)"
 
@@ -65,10 +73,10 @@ class ValidationReport:
     resampled: int = 0
     downmixed: int = 0
 
-    def note(self, counter: Counter, reason: str, where: str, detail: str = "", max_examples: int = 20) -> None:
+    def note(self, counter: Counter, reason: str, where: str, detail: str = "", most: int = MAX_EXAMPLES) -> None:
         """Count ``reason``; keep the first examples in full (``file:line: detail``) for the report."""
         counter[reason] += 1
-        if len(self.examples) < max_examples:
+        if len(self.examples) < most:
             self.examples.append(f"{where}: {detail or reason}")
 
     def to_dict(self) -> dict:
@@ -128,13 +136,16 @@ def read_manifest(
     sample_rate: int = SAMPLE_RATE,
     verify_durations: Verify = "sample",
     verify_sample: int = VERIFY_SAMPLE,
+    workers: int | None = None,
 ) -> tuple[UtteranceIndex, ValidationReport]:
     """Validate every row of ``manifest`` (vasr's JSON lines, NeMo's, a lhotse CutSet, a Hugging Face table: see
     :mod:`vasr.data.sources`); audio paths resolve against ``audio_dir`` (default: the manifest's folder).
 
     A row without a duration has its audio header read. A row stating one is taken at its word unless
     ``verify_durations`` says ``all``, or ``sample`` picks it among ``verify_sample`` random such rows (seeded:
-    every rank picks the same): a million utterances then validate without a million file reads.
+    every rank picks the same): a million utterances then validate without a million file reads. A large plain
+    JSON-lines manifest is read in pieces by ``workers`` processes (default: one per core, up to 8, from
+    ``READ_PIECE_BYTES`` of manifest up), with the same result as one.
     """
     if verify_durations not in ("sample", "all", "none"):
         raise ValueError(f"verify_durations is {verify_durations!r}: give sample, all or none")
@@ -143,21 +154,19 @@ def read_manifest(
     cache = cache if cache is not None else DurationCache(DurationCache.default_file(audio_root))
     options = (numbers, drop, required_keys, min_duration, max_duration, sample_rate)
     checks = Checks(audio_root, cache, *options, trust_durations=verify_durations != "all")
-    report = ValidationReport(source.name)
-    builder = IndexBuilder()
-    trusted = array("b")  # per kept row: 1 where its duration is the manifest's word, no header read
-    errors: list[str] = []
-    for row in source.rows():
-        try:
-            item = check_row(row, checks, report)
-        except BadRow as error:
-            note_bad(report, row, str(error), errors if not skip_bad else None)
-            continue
-        if item is not None:
-            trusted.append(checks.trust_durations and stated_duration(row.record) is not None)
-            builder.append(item)
-    index = builder.build()
-    stated = np.flatnonzero(np.frombuffer(trusted, dtype=np.int8))
+    pieces = source.pieces(reading_workers(source, workers))
+    if len(pieces) == 1:
+        read = [read_rows(pieces[0], checks, source.name, skip_bad)]
+    else:  # the checks (the duration cache with them) reach the processes once, as they start, not with each piece
+        start = (checks, source.name, skip_bad)
+        with ProcessPoolExecutor(len(pieces), reading_context(), initializer=start_reader, initargs=start) as pool:
+            read = list(pool.map(read_piece, pieces))
+        for piece in read:
+            cache.add(piece.cache)
+    report = merge_reports(source.name, [piece.report for piece in read])
+    errors = [error for piece in read for error in piece.errors]
+    index = UtteranceIndex.concat([piece.index for piece in read]) if len(read) > 1 else read[0].index
+    stated = np.flatnonzero(np.concatenate([piece.stated for piece in read]))
     if verify_durations == "sample" and len(stated):
         picked = np.sort(np.random.default_rng(0).choice(stated, min(verify_sample, len(stated)), replace=False))
         index = verify_stated(index, picked.tolist(), Checks(Path(), cache, *options), report, errors, skip_bad)
@@ -166,6 +175,84 @@ def read_manifest(
         raise ManifestError(bad_lines_message(source.name, errors))
     report.kept = len(index)
     return index, report
+
+
+# Manifest bytes per reading process: below it one process reads (a fork costs more than its share saves).
+READ_PIECE_BYTES = 16 << 20
+MAX_READERS = 8
+
+
+def reading_workers(source: Source, workers: int | None) -> int:
+    """How many processes read ``source``: ``workers`` when given, else one per core up to ``MAX_READERS`` and
+    one per ``READ_PIECE_BYTES`` of manifest."""
+    if workers is not None:
+        return max(1, workers)
+    if source.lines is None:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, MAX_READERS, source.lines.stat().st_size // READ_PIECE_BYTES))
+
+
+def reading_context() -> BaseContext:
+    """Processes forked where the platform can (nothing to import or pickle in), else spawned."""
+    return get_context("fork" if "fork" in get_all_start_methods() else "spawn")
+
+
+READER: dict[str, tuple[Checks, str, bool]] = {}  # in a reading process: what start_reader was given
+
+
+def start_reader(checks: Checks, name: str, skip_bad: bool) -> None:
+    """A reading process's start: the checks every piece it reads is held to."""
+    READER["checks"] = (checks, name, skip_bad)
+
+
+def read_piece(rows: Callable[[], Iterator[Row]]) -> Piece:
+    """:func:`read_rows` in a reading process."""
+    return read_rows(rows, *READER["checks"])
+
+
+class Piece(NamedTuple):
+    """What one process made of its run of rows: the utterances kept, the report, the bad lines when they refuse,
+    which kept rows stated their duration (1) and the headers it read."""
+
+    index: UtteranceIndex
+    report: ValidationReport
+    errors: list[str]
+    stated: np.ndarray
+    cache: dict[str, list]
+
+
+def read_rows(rows: Callable[[], Iterator[Row]], checks: Checks, name: str, skip_bad: bool) -> Piece:
+    """Every row of ``rows()`` checked into a :class:`Piece`."""
+    report = ValidationReport(name)
+    builder = IndexBuilder()
+    trusted = array("b")  # per kept row: 1 where its duration is the manifest's word, no header read
+    errors: list[str] = []
+    for row in rows():
+        try:
+            item = check_row(row, checks, report)
+        except BadRow as error:
+            note_bad(report, row, str(error), errors if not skip_bad else None)
+            continue
+        if item is not None:
+            trusted.append(checks.trust_durations and stated_duration(row.record) is not None)
+            builder.append(item)
+    stated = np.frombuffer(trusted, dtype=np.int8).copy()
+    return Piece(builder.build(), report, errors, stated, checks.cache.new_entries())
+
+
+def merge_reports(name: str, reports: list[ValidationReport]) -> ValidationReport:
+    """The reports of a manifest's pieces, in order, as one."""
+    if len(reports) == 1:
+        return reports[0]
+    merged = ValidationReport(name)
+    for report in reports:
+        merged.skipped += report.skipped
+        merged.filtered += report.filtered
+        merged.examples += report.examples[: MAX_EXAMPLES - len(merged.examples)]
+        merged.resampled += report.resampled
+        merged.downmixed += report.downmixed
+    return merged
 
 
 def verify_stated(

@@ -15,6 +15,7 @@ import logging
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -66,6 +67,15 @@ def make_batches(
     return batches
 
 
+class Draw(NamedTuple):
+    """An epoch's training utterances (positions in the split, repeated where a mix draws one again), which copy
+    of its utterance each is (0 for the first), and each one's speed factor."""
+
+    utterances: np.ndarray
+    copies: np.ndarray
+    speeds: np.ndarray
+
+
 class BucketBatchSampler(Sampler[list[int]]):
     """Seeded bucketed batches that know their epoch, how far into it training got, and how they were made.
 
@@ -80,7 +90,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     number of ranks trains each of the epoch's remaining batches once, spread over the new ranks; a
     resume with other batch settings (which would make other batches) is refused.
 
-    With ``epoch_speeds`` (the augmentation's speed factors of an epoch's utterances) it buckets each
+    With ``epoch_speeds`` (the augmentation's speed factors of an epoch's utterances, of their first copies or of
+    later ones) it buckets each
     utterance by its perturbed duration and yields :class:`SampleKey` s, which tell the dataset the
     epoch and speed to augment with; the seconds budget and the few shapes then hold for what is trained on.
 
@@ -99,7 +110,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
         sortagrad_epochs: int = 0,
-        epoch_speeds: Callable[[int], Sequence[float]] | None = None,
+        epoch_speeds: Callable[[int, int], Sequence[float]] | None = None,
         mix: CorpusMix | None = None,
     ) -> None:
         self.durations = np.asarray(durations, dtype=np.float64)
@@ -118,7 +129,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.offset = 0  # batches of the epoch this rank's training loop counted before this pass began
         self.consumed = 0  # batches of this pass this rank trained on
         self._exhausted = False
-        self._cached: dict[int, tuple[list[list[int]], Sequence[float]]] = {}
+        self._cached: dict[int, tuple[list[list[int]], Draw]] = {}
         make_batches(self.durations[:1], batch_size, max_seconds, pad_to)  # validate the arguments early
 
     def set_epoch(self, epoch: int) -> None:
@@ -180,23 +191,35 @@ class BucketBatchSampler(Sampler[list[int]]):
             )
 
     def epoch_batches(self, epoch: int | None = None) -> list[list[int]]:
-        """An epoch's batches (this one's by default) for all ranks, computed once per epoch: Lightning asks
-        ``len`` several times per epoch."""
+        """An epoch's batches (this one's by default) for all ranks, as positions in its :class:`Draw` (the
+        utterances themselves without a mix), computed once per epoch: Lightning asks ``len`` several times per
+        epoch."""
         epoch = self.epoch if epoch is None else epoch
-        if epoch in self._cached:
-            return self._cached[epoch][0]
-        rng = random.Random(self.seed * 100_003 + epoch) if self.shuffle else None
-        speeds = self.epoch_speeds(epoch) if self.epoch_speeds else np.ones(len(self.durations))
-        durations = self.durations / np.asarray(speeds, dtype=np.float64)
-        drawn = self.mix.draw(self.seed, epoch) if self.mix is not None else None
-        durations = durations if drawn is None else durations[drawn]
-        batches = make_batches(durations, self.batch_size, self.max_seconds, self.pad_to, rng)
-        if drawn is not None:  # positions in the draw -> utterances
-            batches = [drawn[batch].tolist() for batch in batches]
-        if rng is not None and epoch >= self.sortagrad_epochs:
-            rng.shuffle(batches)
-        self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, speeds)}
-        return batches
+        if epoch not in self._cached:
+            rng = random.Random(self.seed * 100_003 + epoch) if self.shuffle else None
+            draw = self.draw(epoch)
+            batches = make_batches(self.durations[draw.utterances] / draw.speeds, self.batch_size,
+                                   self.max_seconds, self.pad_to, rng)  # fmt: skip
+            if rng is not None and epoch >= self.sortagrad_epochs:
+                rng.shuffle(batches)
+            self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, draw)}
+        return self._cached[epoch][0]
+
+    def draw(self, epoch: int) -> Draw:
+        """What ``epoch`` trains on: every utterance once, or what the mix draws (an utterance drawn twice is two
+        copies, each with its own speed and augmentation)."""
+        if self.mix is None:
+            utterances, copies = np.arange(len(self.durations)), np.zeros(len(self.durations), dtype=np.int64)
+        else:
+            utterances = self.mix.draw(self.seed, epoch)  # sorted: an utterance's copies side by side
+            first = np.flatnonzero(np.r_[True, utterances[1:] != utterances[:-1]])
+            copies = np.arange(len(utterances)) - np.repeat(first, np.diff(np.r_[first, len(utterances)]))
+        speeds = np.ones(len(utterances))
+        if self.epoch_speeds is not None:
+            for copy in range(int(copies.max(initial=0)) + 1):
+                these = copies == copy
+                speeds[these] = np.asarray(self.epoch_speeds(epoch, copy), dtype=np.float64)[utterances[these]]
+        return Draw(utterances, copies, speeds)
 
     def _pass(self, epoch: int, start: int) -> list[list[int]]:
         """What is left of ``epoch`` after ``start`` batches, evened out over the ranks (the few repeated
@@ -224,12 +247,13 @@ class BucketBatchSampler(Sampler[list[int]]):
             self.set_epoch(epoch)
         self.start, self.offset, self.consumed = start, offset, 0
         mine = self._pass(epoch, start)[self.rank :: self.world_size]
-        if self.epoch_speeds is None:
-            yield from mine
-        else:
-            speeds = self._cached[epoch][1]
-            for batch in mine:
-                yield [SampleKey(i, epoch, float(speeds[i])) for i in batch]
+        utterances, copies, speeds = self._cached[epoch][1]
+        for batch in mine:
+            if self.epoch_speeds is None:
+                yield batch if self.mix is None else utterances[batch].tolist()
+            else:
+                keys = zip(utterances[batch].tolist(), speeds[batch].tolist(), copies[batch].tolist(), strict=True)
+                yield [SampleKey(utterance, epoch, speed, copy) for utterance, speed, copy in keys]
         self._exhausted = True
 
     def __len__(self) -> int:

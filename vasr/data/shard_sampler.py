@@ -33,7 +33,7 @@ from vasr.augment.pipeline import Augmentation, SampleKey
 from vasr.data.collate import Example
 from vasr.data.dataset import SpeechDataset
 from vasr.data.index import Item
-from vasr.data.sampler import BucketBatchSampler, make_batches, padded_seconds
+from vasr.data.sampler import BucketBatchSampler, Draw, make_batches, padded_seconds
 from vasr.data.shards import STRIDE, Piece, ShardLayout, StreamReader
 
 log = logging.getLogger("vasr")
@@ -185,7 +185,8 @@ class ShardBatchSampler(BucketBatchSampler):
             for p in range(workers * count)
             for rank in range(self.world_size)
         ]
-        self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, speeds)}
+        every = Draw(np.arange(len(speeds)), np.zeros(len(speeds), dtype=np.int64), np.asarray(speeds, np.float64))
+        self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, every)}
         return batches
 
     def reader_batches(self, epoch: int, reader: int, stream: list[tuple[Piece, np.ndarray]], durations: np.ndarray):

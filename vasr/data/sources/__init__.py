@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from vasr.data.sources.hub import hub_files, is_hub
-from vasr.data.sources.jsonl import detect, json_rows
+from vasr.data.sources.jsonl import detect, json_rows, spans
 from vasr.data.sources.row import BadRow, ManifestError, Row
 from vasr.data.sources.tables import extraction_folder, is_table, table_files, table_rows
 
@@ -20,12 +20,20 @@ __all__ = ["BadRow", "ManifestError", "Row", "Source", "open_source"]
 @dataclass(frozen=True)
 class Source:
     """A manifest found and recognised: its name for reports, its format, the folder its relative audio paths
-    start from, and its rows (read when called, one at a time)."""
+    start from, and its rows (read when called, one at a time); ``lines``: a plain JSON-lines file, which separate
+    processes can read in pieces."""
 
     name: str
     kind: str
     root: Path
     rows: Callable[[], Iterator[Row]]
+    lines: Path | None = None
+
+    def pieces(self, count: int) -> list[Callable[[], Iterator[Row]]]:
+        """The rows as up to ``count`` runs in order, each read on its own (one run but for plain JSON lines)."""
+        if count < 2 or self.lines is None:
+            return [self.rows]
+        return [partial(json_rows, self.lines, self.kind, span) for span in spans(self.lines, count)]
 
 
 def open_source(manifest: str | Path) -> Source:
@@ -43,4 +51,5 @@ def open_source(manifest: str | Path) -> Source:
     if path.is_dir():
         raise ManifestError(f"{path}: a folder without Parquet or Arrow tables; name the manifest file")
     kind = detect(path)
-    return Source(name, kind, path.parent, partial(json_rows, path, kind))
+    plain = path if path.suffix != ".gz" else None
+    return Source(name, kind, path.parent, partial(json_rows, path, kind), plain)

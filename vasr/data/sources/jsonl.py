@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 import orjson
 
@@ -18,13 +19,28 @@ Mapper = Callable[[dict], dict]
 FORMATS: dict[str, Mapper] = {"vasr": dict, "nemo": nemo.record, "lhotse": lhotse.record}
 
 
-def text_lines(path: Path) -> Iterator[tuple[int, str | None, str]]:
+class Span(NamedTuple):
+    """The lines of a file that start at byte ``start`` up to byte ``end`` (None: the end), the first numbered
+    ``first_line``."""
+
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+
+
+WHOLE = Span()
+
+
+def text_lines(path: Path, span: Span = WHOLE) -> Iterator[tuple[int, str | None, str]]:
     """(line number, the line without its line break, "") for each non-blank line of a UTF-8 text file, plain or
-    gzip; (line number, None, why) for a line that is not UTF-8. A leading byte-order mark is dropped."""
+    gzip (of the lines ``span`` holds); (line number, None, why) for a line that is not UTF-8. A leading byte-order
+    mark is dropped."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+            handle.seek(span.start)
+            lines = handle if span.end is None else lines_within(handle, span.end - span.start)
+            for number, raw in enumerate(lines, start=span.first_line):
                 try:
                     line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
                 except UnicodeDecodeError as error:
@@ -36,9 +52,41 @@ def text_lines(path: Path) -> Iterator[tuple[int, str | None, str]]:
         raise ManifestError(f"{path}: unreadable: {error}") from None
 
 
-def json_objects(path: Path) -> Iterator[tuple[int, dict | None, str]]:
+def lines_within(handle: BinaryIO, size: int) -> Iterator[bytes]:
+    """The lines of ``handle`` from where it stands that start within the next ``size`` bytes."""
+    for raw in handle:
+        yield raw
+        size -= len(raw)
+        if size <= 0:
+            return
+
+
+def spans(path: Path, pieces: int) -> list[Span]:
+    """``path`` cut into about ``pieces`` runs of whole lines of about equal size, each knowing its first line's
+    number (the line breaks before it counted, a few MB at a time): what reading processes share out."""
+    size = path.stat().st_size
+    cuts = [0]
+    with path.open("rb") as handle:
+        for k in range(1, pieces):
+            handle.seek(max(size * k // pieces, cuts[-1]))
+            if handle.tell() > 0:
+                handle.readline()  # to the start of the next line
+            if handle.tell() < size and handle.tell() > cuts[-1]:
+                cuts.append(handle.tell())
+        firsts, seen, handle_at = [1], 1, 0
+        handle.seek(0)
+        for cut in cuts[1:]:
+            while handle_at < cut:
+                block = handle.read(min(1 << 24, cut - handle_at))
+                seen += block.count(b"\n")
+                handle_at += len(block)
+            firsts.append(seen)
+    return [Span(start, end, first) for start, end, first in zip(cuts, [*cuts[1:], None], firsts, strict=True)]
+
+
+def json_objects(path: Path, span: Span = WHOLE) -> Iterator[tuple[int, dict | None, str]]:
     """(line number, object, "") for each non-blank line, or (line number, None, why it is not an object)."""
-    for number, line, problem in text_lines(path):
+    for number, line, problem in text_lines(path, span):
         if line is None:
             yield number, None, problem
             continue
@@ -67,10 +115,11 @@ def detect(path: Path, lines: int = 100) -> str:
     return "vasr"
 
 
-def json_rows(path: Path, kind: str) -> Iterator[Row]:
-    """Each line of ``path`` as vasr's record (``kind``: a key of ``FORMATS``), or why it cannot be one."""
+def json_rows(path: Path, kind: str, span: Span = WHOLE) -> Iterator[Row]:
+    """Each line of ``path`` (of ``span``) as vasr's record (``kind``: a key of ``FORMATS``), or why it cannot be
+    one."""
     mapper = FORMATS[kind]
-    for number, value, problem in json_objects(path):
+    for number, value, problem in json_objects(path, span):
         if value is None:
             yield Row(str(path), number, problem=problem)
             continue
