@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
@@ -14,6 +16,9 @@ from vasr.recipe.resolvers import register_resolvers
 from vasr.synth import write_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
+if os.environ.get("PYTEST_XDIST_WORKER"):  # workers share the cores: a thread each, and each run they start
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 register_resolvers()  # the tests compose conf/ as train.py does
 # conf/model/micro.yaml's architecture with its overrides: small enough for a CPU step in well under a second.
 _MICRO = OmegaConf.load(ROOT / "conf" / "model" / "micro.yaml")

@@ -10,6 +10,9 @@ from vasr.recipe.run_folder import RunFolder
 from vasr.slu.data import check_line
 from vasr.synth.templates import CommandGenerator
 
+# The tests of the session's trained joint model, on one xdist worker: trained once, not once per worker.
+TRAINED = pytest.mark.xdist_group("slu-trained")
+
 
 def commands(seed: int, count: int) -> list:
     generator = CommandGenerator(np.random.default_rng(seed))

@@ -9,11 +9,13 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from tests.slu.conftest import TRAINED
 from vasr import ASSETS
 from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
 
 
+@TRAINED
 def test_two_result_lines_and_one_named_error(corpus, trained, tmp_path):
     _, _, run = trained
     items, _ = read_manifest(corpus / "manifest.jsonl", corpus / "audio", numbers="verbalize")

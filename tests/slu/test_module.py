@@ -4,18 +4,20 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from tests.conftest import ROOT
-from tests.slu.conftest import commands
+from tests.slu.conftest import TRAINED, commands
 from vasr.recipe.nlu import score_readings, train_nlu
 from vasr.recipe.run_folder import RunFolder
 from vasr.slu.model import NluModel, scratch_encoder
 
 
+@TRAINED
 def test_it_learns_intents_and_slots_of_held_out_commands(trained):
     nlu, examples, _ = trained
     gold = score_readings(nlu, examples["test"], None)["gold"]
     assert gold["intent_accuracy"] >= 0.9 and gold["entity"]["f1"] >= 0.7 and gold["slu_f1"] >= 0.75
 
 
+@TRAINED
 def test_the_saved_folder_predicts_alike(trained):
     nlu, examples, run = trained
     texts = [" ".join(e.words) for e in examples["test"][:20]]
@@ -36,6 +38,7 @@ def test_the_hub_encoder_configs_load_a_folder_and_fine_tune(tmp_path, option):
     assert len(nlu.predict(["bật đèn phòng khách"])) == 1 and (tmp_path / "run" / "nlu" / "labels.json").exists()
 
 
+@TRAINED
 def test_a_test_split_without_utterances_is_not_scored_and_says_so(trained, caplog):
     nlu, _, _ = trained
     with caplog.at_level("INFO", logger="vasr"):
