@@ -4,7 +4,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vasr.data.index import IndexBuilder, Item, UtteranceIndex
+import vasr.data.index as index_module
+from vasr.data.index import IndexBuilder, Item, UtteranceIndex, values
 
 ITEMS = [
     Item(f"u{i}", text, f"/audio/{i}.wav", 1.0 + i / 4, i + 1, text.upper(), "m.jsonl")
@@ -34,7 +35,20 @@ def test_held_in_a_few_objects_whatever_its_size():
     assert len(many) == 4000 and many[3999] == ITEMS[3]
     assert pickle.loads(pickle.dumps(many))[2001] == ITEMS[1]
     held = [many.durations, many.lines, *many.columns.values()]
-    assert all(isinstance(column.blob, bytes) for column in many.columns.values()) and len(held) == 7
+    strings = [column for name, column in many.columns.items() if name != "manifest"]
+    assert all(isinstance(column.blob, bytes) for column in strings) and len(held) == 7
+    manifests = many.column("manifest")  # a code per row, each manifest's name once
+    assert manifests.codes.dtype == np.int32 and len(manifests.names) == len({item.manifest for item in ITEMS})
+
+
+def test_a_repeated_column_joins_takes_and_travels_as_arrays():
+    one = UtteranceIndex.of([replace(item, manifest="a.jsonl") for item in ITEMS])
+    other = UtteranceIndex.of([replace(item, manifest=name) for item, name in zip(ITEMS, "bab", strict=False)])
+    joined = UtteranceIndex.concat([one, other.take(np.array([2, 0, 1]))])
+    assert list(joined.column("manifest")) == ["a.jsonl"] * 4 + ["b", "b", "a"]
+    assert list(joined.column("manifest").names) == ["a.jsonl", "b", "a"]
+    again = UtteranceIndex.from_arrays(joined.arrays())
+    assert list(again) == list(joined) and again[5].manifest == "b"
 
 
 def test_corpora_concatenated_with_their_ids_prefixed():
@@ -48,14 +62,17 @@ def test_corpora_concatenated_with_their_ids_prefixed():
     assert len(UtteranceIndex.concat([])) == 0
 
 
-def test_built_in_chunks_as_appended(monkeypatch):
-    """The builder encodes a chunk at a time: chunk edges must not show."""
-    monkeypatch.setattr(IndexBuilder, "CHUNK", 3)
+def test_built_and_iterated_in_chunks_as_appended(monkeypatch):
+    """The builder encodes, a column iterates and numbers are handed out a chunk at a time: chunk edges must not
+    show."""
+    monkeypatch.setattr(index_module, "CHUNK", 3)
     builder = IndexBuilder()
     for item in ITEMS * 2:
         builder.append(item)
     index = builder.build()
     assert list(index) == ITEMS * 2 and len(builder) == 8
+    assert list(index.column("path")) == [item.path for item in ITEMS * 2]
+    assert list(values(index.durations)) == [item.duration for item in ITEMS * 2]
     assert list(IndexBuilder().build()) == []
 
 

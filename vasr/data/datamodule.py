@@ -17,7 +17,7 @@ from vasr.augment.pipeline import Augmentation
 from vasr.data.collate import CTCCollator
 from vasr.data.dataset import SpeechDataset
 from vasr.data.features import AudioFeatures, Waveform
-from vasr.data.index import Item, UtteranceIndex
+from vasr.data.index import Item, UtteranceIndex, values
 from vasr.data.mix import CorpusMix
 from vasr.data.sampler import BucketBatchSampler
 from vasr.data.shard_sampler import ShardBatchSampler, ShardDataset
@@ -36,12 +36,14 @@ class SplitFingerprint:
 
     @classmethod
     def of(cls, items: Sequence[Item]) -> SplitFingerprint:
-        """One pass over the ids and durations, no :class:`Item` made (a sort of N short strings)."""
+        """One pass over the ids and durations, no :class:`Item` made (a sort of N short strings, hashed one by one
+        rather than joined: the hash of the lines joined by line breaks)."""
         items = UtteranceIndex.of(items)
-        durations = items.durations.tolist()
-        lines = sorted(f"{uid}\t{duration:.3f}" for uid, duration in zip(items.column("id"), durations, strict=True))
-        digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-        return cls(len(items), round(sum(durations) / 3600, 4), digest)
+        pairs = zip(items.column("id"), values(items.durations), strict=True)
+        digest = hashlib.sha256()
+        for number, line in enumerate(sorted(f"{uid}\t{duration:.3f}" for uid, duration in pairs)):
+            digest.update((f"\n{line}" if number else line).encode())
+        return cls(len(items), round(sum(values(items.durations)) / 3600, 4), digest.hexdigest()[:16])
 
     def __str__(self) -> str:
         return f"{self.utterances} utterances, {self.hours:.2f} h (hash {self.sha256})"

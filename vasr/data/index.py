@@ -17,6 +17,14 @@ from typing import overload
 import numpy as np
 
 COLUMNS = ("id", "text", "path", "sentence", "manifest")
+REPEATED = ("manifest",)  # held as a RepeatedColumn: a few distinct values over all rows
+CHUNK = 16_384  # rows handled at a time where a whole column as Python objects would cost tens of MB
+
+
+def values(array: np.ndarray) -> Iterator:
+    """The elements of ``array`` as Python numbers, a chunk at a time (not a million objects at once)."""
+    for first in range(0, len(array), CHUNK):
+        yield from array[first : first + CHUNK].tolist()
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,13 @@ class StringColumn(Sequence[str]):
         self.blob = blob
         self.offsets = offsets.astype(np.int64, copy=False)
 
+    @classmethod
+    def of(cls, strings: Iterable[str]) -> StringColumn:
+        encoded = [value.encode("utf-8") for value in strings]
+        return cls(
+            b"".join(encoded), np.concatenate([[0], np.cumsum([len(value) for value in encoded], dtype=np.int64)])
+        )
+
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
@@ -51,11 +66,13 @@ class StringColumn(Sequence[str]):
         return self.blob[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
-        """Every string in order, sliced by plain ints (a numpy scalar per index costs more than the decoding)."""
-        offsets = self.offsets.tolist()
+        """Every string in order, sliced by plain ints (a numpy scalar per index costs more than the decoding), a
+        chunk of offsets at a time (a million as Python ints would be 36 MB, per column iterated)."""
         view = memoryview(self.blob)
-        for start, end in zip(offsets[:-1], offsets[1:], strict=True):
-            yield str(view[start:end], "utf-8")
+        for first in range(0, len(self), CHUNK):
+            offsets = self.offsets[first : first + CHUNK + 1].tolist()
+            for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+                yield str(view[start:end], "utf-8")
 
     def joined(self) -> str:
         """All strings end to end, decoded at once: for statistics over characters, not over strings."""
@@ -71,19 +88,82 @@ class StringColumn(Sequence[str]):
         blob = b"".join(view[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
         return StringColumn(blob, np.concatenate([[0], np.cumsum(ends - starts)]))
 
+    @classmethod
+    def concat(cls, columns: list[StringColumn]) -> StringColumn:
+        """``columns`` end to end."""
+        pieces = [s.blob[s.offsets[0] : s.offsets[-1]] for s in columns]
+        bases = np.cumsum([0] + [len(piece) for piece in pieces])
+        ends = [s.offsets[1:] - s.offsets[0] + base for s, base in zip(columns, bases[:-1].tolist(), strict=True)]
+        return cls(b"".join(pieces), np.concatenate([[0], *ends]))
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        return {f"{name}.blob": np.frombuffer(self.blob, dtype=np.uint8), f"{name}.offsets": self.offsets}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], name: str) -> StringColumn:
+        return cls(arrays[f"{name}.blob"].tobytes(), arrays[f"{name}.offsets"])
+
+
+class RepeatedColumn(Sequence[str]):
+    """Strings that a few values make up (the manifest each utterance came from): each distinct one once, and a
+    code per row (4 bytes, where the manifest's path would cost 40 and an offset 8)."""
+
+    def __init__(self, names: StringColumn, codes: np.ndarray) -> None:
+        self.names = names
+        self.codes = codes.astype(np.int32, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i: int) -> str:
+        return self.names[self.codes[i]]
+
+    def __iter__(self) -> Iterator[str]:
+        names = list(self.names)
+        return (names[code] for code in values(self.codes))
+
+    def take(self, rows: np.ndarray) -> RepeatedColumn:
+        return RepeatedColumn(self.names, self.codes[rows])
+
+    @classmethod
+    def of(cls, strings: Iterable[str]) -> RepeatedColumn:
+        found: dict[str, int] = {}
+        codes = np.fromiter((found.setdefault(value, len(found)) for value in strings), dtype=np.int32)
+        return cls(StringColumn.of(found), codes)
+
+    @classmethod
+    def concat(cls, columns: list[RepeatedColumn]) -> RepeatedColumn:
+        """``columns`` end to end, a string two of them hold coded once."""
+        found: dict[str, int] = {}
+        codes = []
+        for column in columns:
+            mapping = np.array([found.setdefault(name, len(found)) for name in column.names], dtype=np.int32)
+            codes.append(mapping[column.codes] if len(mapping) else column.codes)
+        return cls(StringColumn.of(found), np.concatenate(codes) if codes else np.zeros(0, np.int32))
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        return self.names.arrays(f"{name}.names") | {f"{name}.codes": self.codes}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], name: str) -> RepeatedColumn:
+        return cls(StringColumn.from_arrays(arrays, f"{name}.names"), arrays[f"{name}.codes"])
+
+
+Column = StringColumn | RepeatedColumn
+
 
 class IndexBuilder:
     """Items appended one at a time (validation's output) into the columns of an :class:`UtteranceIndex`: held as
     objects a chunk at a time, each chunk encoded column by column in a few C-level passes (one encode and one
     resize per string cost more than reading the manifest's line)."""
 
-    CHUNK = 16_384
-
     def __init__(self) -> None:
         self.pending: list[Item] = []
         # bytearrays grow in place (realloc, mremap once large), so the heap is not left holding freed chunks
-        self.blobs = {name: bytearray() for name in COLUMNS}
-        self.lengths: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
+        self.blobs = {name: bytearray() for name in COLUMNS if name not in REPEATED}
+        self.lengths: dict[str, list[np.ndarray]] = {name: [] for name in self.blobs}
+        self.found: dict[str, dict[str, int]] = {name: {} for name in REPEATED}
+        self.codes = {name: array("i") for name in REPEATED}
         self.durations = array("d")
         self.lines = array("q")
 
@@ -94,23 +174,30 @@ class IndexBuilder:
         self.pending.append(item)
         self.durations.append(item.duration)
         self.lines.append(item.line)
-        if len(self.pending) >= self.CHUNK:
+        if len(self.pending) >= CHUNK:
             self.flush()
 
     def flush(self) -> None:
-        for name in COLUMNS:
+        for name in self.blobs:
             encoded = [value.encode("utf-8") for value in map(attrgetter(name), self.pending)]
             self.blobs[name] += b"".join(encoded)
             self.lengths[name].append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+        for name, found in self.found.items():
+            self.codes[name].extend(
+                found.setdefault(value, len(found)) for value in map(attrgetter(name), self.pending)
+            )
         self.pending = []
 
     def build(self) -> UtteranceIndex:
         self.flush()
-        columns = {}
+        columns: dict[str, Column] = {}
         for name in COLUMNS:  # each column's buffer let go once copied: one column held twice at a time, not all
-            columns[name] = StringColumn(
-                bytes(self.blobs.pop(name)), np.concatenate([[0], *self.lengths.pop(name)]).cumsum()
-            )
+            if name in REPEATED:
+                codes = np.frombuffer(self.codes[name], dtype=np.int32).copy()
+                columns[name] = RepeatedColumn(StringColumn.of(self.found[name]), codes)
+            else:
+                lengths = np.concatenate([[0], *self.lengths.pop(name)]).cumsum()
+                columns[name] = StringColumn(bytes(self.blobs.pop(name)), lengths)
         durations = np.frombuffer(self.durations, dtype=np.float64).copy()
         return UtteranceIndex(columns, durations, np.frombuffer(self.lines, dtype=np.int64).copy())
 
@@ -118,7 +205,7 @@ class IndexBuilder:
 class UtteranceIndex(Sequence[Item]):
     """A split's utterances (a ``Sequence[Item]``): what the sampler, dataset and splits hold instead of a list."""
 
-    def __init__(self, columns: dict[str, StringColumn], durations: np.ndarray, lines: np.ndarray) -> None:
+    def __init__(self, columns: dict[str, Column], durations: np.ndarray, lines: np.ndarray) -> None:
         self.columns = columns
         self.durations = durations
         self.lines = lines
@@ -152,7 +239,7 @@ class UtteranceIndex(Sequence[Item]):
     def __iter__(self) -> Iterator[Item]:
         return (self[i] for i in range(len(self)))
 
-    def column(self, name: str) -> StringColumn:
+    def column(self, name: str) -> Column:
         """One string column (``id``, ``text``, ``path`` …) without making Items."""
         return self.columns[name]
 
@@ -165,17 +252,15 @@ class UtteranceIndex(Sequence[Item]):
         )
 
     @classmethod
-    def concat(cls, parts: Sequence[UtteranceIndex]) -> UtteranceIndex:
-        """``parts`` one after another in one index (several corpora's splits as one split)."""
+    def concat(cls, parts: Sequence[UtteranceIndex], consume: bool = False) -> UtteranceIndex:
+        """``parts`` one after another in one index (several corpora's splits as one split); ``consume`` empties
+        the parts column by column as they are joined (a manifest's pieces: joined without holding it twice)."""
         if not parts:
             return cls.of([])
         columns = {}
         for name in COLUMNS:
-            strings = [part.columns[name] for part in parts]
-            pieces = [s.blob[s.offsets[0] : s.offsets[-1]] for s in strings]
-            bases = np.cumsum([0] + [len(piece) for piece in pieces])
-            ends = [s.offsets[1:] - s.offsets[0] + base for s, base in zip(strings, bases[:-1].tolist(), strict=True)]
-            columns[name] = StringColumn(b"".join(pieces), np.concatenate([[0], *ends]))
+            kind = RepeatedColumn if name in REPEATED else StringColumn
+            columns[name] = kind.concat([part.columns.pop(name) if consume else part.columns[name] for part in parts])
         durations = np.concatenate([part.durations for part in parts])
         return cls(columns, durations, np.concatenate([part.lines for part in parts]))
 
@@ -192,13 +277,14 @@ class UtteranceIndex(Sequence[Item]):
         """The index as named arrays (``numpy.savez``'s input): how one process hands it to others."""
         found = {"durations": self.durations, "lines": self.lines}
         for name, column in self.columns.items():
-            found |= {f"{name}.blob": np.frombuffer(column.blob, dtype=np.uint8), f"{name}.offsets": column.offsets}
+            found |= column.arrays(name)
         return found
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> UtteranceIndex:
         """The index :meth:`arrays` gave."""
-        columns = {name: StringColumn(arrays[f"{name}.blob"].tobytes(), arrays[f"{name}.offsets"]) for name in COLUMNS}
+        kinds = {name: RepeatedColumn if name in REPEATED else StringColumn for name in COLUMNS}
+        columns = {name: kind.from_arrays(arrays, name) for name, kind in kinds.items()}
         return cls(columns, arrays["durations"], arrays["lines"])
 
     def __repr__(self) -> str:

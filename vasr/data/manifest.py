@@ -165,8 +165,9 @@ def read_manifest(
             cache.add(piece.cache)
     report = merge_reports(source.name, [piece.report for piece in read])
     errors = [error for piece in read for error in piece.errors]
-    index = UtteranceIndex.concat([piece.index for piece in read]) if len(read) > 1 else read[0].index
     stated = np.flatnonzero(np.concatenate([piece.stated for piece in read]))
+    index = UtteranceIndex.concat([piece.index for piece in read], consume=True) if len(read) > 1 else read[0].index
+    del read
     if verify_durations == "sample" and len(stated):
         picked = np.sort(np.random.default_rng(0).choice(stated, min(verify_sample, len(stated)), replace=False))
         index = verify_stated(index, picked.tolist(), Checks(Path(), cache, *options), report, errors, skip_bad)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from vasr.data.index import UtteranceIndex
+from vasr.data.index import UtteranceIndex, values
 from vasr.data.manifest import ValidationReport, read_manifest
 
 SPLITS = ("train", "val", "test")
@@ -61,7 +61,7 @@ def write_splits(splits: dict[str, UtteranceIndex], folder: str | Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     resolve = functools.lru_cache(maxsize=None)(os.path.realpath)
     for name, items in splits.items():
-        columns = (items.column("id"), items.column("sentence"), items.column("path"), items.durations.tolist())
+        columns = (items.column("id"), items.column("sentence"), items.column("path"), values(items.durations))
         with (folder / f"{name}.jsonl").open("wb") as handle:
             for uid, sentence, path, duration in zip(*columns, strict=True):
                 parent, file = os.path.split(path)
