@@ -69,21 +69,28 @@ def test_a_mixed_epoch_batches_the_draw():
         assert all(DURATIONS[batch].max() * len(batch) <= 20.0 + 0.5 * len(batch) for batch in sampler)
 
 
-def test_a_mixed_sampler_resumes_exactly_and_refuses_other_weights():
-    whole = mixed_sampler()
-    whole.set_epoch(1)
-    epoch = list(whole)
-    cut = mixed_sampler()
+def assert_resumes_exactly(epoch: list, trained: int, **options) -> BucketBatchSampler:
+    """A sampler stopped after ``trained`` batches of epoch 1 and one restored from its state serve ``epoch``
+    between them; the stopped one is returned."""
+    cut = mixed_sampler(**options)
     cut.set_epoch(1)
     first = []
     for batch in cut:
         first.append(batch)
         cut.mark_trained()
-        if len(first) == 5:
+        if len(first) == trained:
             break
-    restored = mixed_sampler()
+    restored = mixed_sampler(**options)
     restored.load_state_dict(cut.state_dict())
     assert first + list(restored) == epoch
+    return cut
+
+
+def test_a_mixed_sampler_resumes_exactly_and_refuses_other_weights():
+    whole = mixed_sampler()
+    whole.set_epoch(1)
+    epoch = list(whole)
+    cut = assert_resumes_exactly(epoch, trained=5)
     other = BucketBatchSampler(
         DURATIONS, max_seconds=20.0, pad_to=0.5, seed=7, mix=CorpusMix(LABELS, WEIGHTS | {"big": 1})
     )
@@ -106,17 +113,7 @@ def test_an_utterance_drawn_twice_is_two_copies_with_their_own_speeds_and_resume
     twice = [key for key in keys if drawn[key.index] > 1]
     assert any(a.speed != b.speed for a in twice for b in twice if a.index == b.index)  # not one speed for all
     assert all(key.speed == speeds(1)[key.index] for key in keys if key.copy == 0)
-    cut = mixed_sampler(epoch_speeds=speeds)
-    cut.set_epoch(1)
-    first = []
-    for batch in cut:
-        first.append(batch)
-        cut.mark_trained()
-        if len(first) == 4:
-            break
-    restored = mixed_sampler(epoch_speeds=speeds)
-    restored.load_state_dict(cut.state_dict())
-    assert first + list(restored) == epoch
+    assert_resumes_exactly(epoch, trained=4, epoch_speeds=speeds)
 
 
 def test_ddp_ranks_take_equal_disjoint_shards_of_the_draw():
