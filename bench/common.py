@@ -24,7 +24,9 @@ def real_shaped_durations(n: int, seed: int = 0) -> list[float]:
 
 
 def write_table(rows: list[dict], out: Path, stem: str, cell: Callable[[str, object], str]) -> None:
-    """``rows`` as ``out/stem.csv`` and as a Markdown table ``out/stem.md`` (each value through ``cell``), printed."""
+    """``rows`` as ``out/stem.csv`` and as a Markdown table ``out/stem.md`` (each value through ``cell``), printed;
+    ``out`` made if missing."""
+    out.mkdir(parents=True, exist_ok=True)
     with open(out / f"{stem}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
