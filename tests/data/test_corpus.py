@@ -134,11 +134,14 @@ def test_other_ranks_load_what_rank_0_validated_without_reading_the_corpus(corpu
     assert not list((tmp_path / "run").glob("corpus-*"))
 
 
-def test_a_changed_manifest_or_seed_is_another_corpus(corpus, tmp_path):
+def test_a_changed_manifest_seed_or_layout_is_another_corpus(corpus, tmp_path, monkeypatch):
     shutil.copytree(corpus, tmp_path / "corpus")
     data = demo_config(tmp_path / "corpus")
     key = corpus_module.corpus_key(data, 0)
     assert corpus_module.corpus_key(data, 1) != key
+    with monkeypatch.context() as patched:  # a file an older vasr left is never read as this one's
+        patched.setattr(corpus_module, "ARRAYS_LAYOUT", corpus_module.ARRAYS_LAYOUT - 1)
+        assert corpus_module.corpus_key(data, 0) != key
     manifest = tmp_path / "corpus" / "manifest.jsonl"
     manifest.write_text(manifest.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert corpus_module.corpus_key(data, 0) != key

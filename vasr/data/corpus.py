@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import Wav2Vec2CTCTokenizer
 
 from vasr.data.ctc_fit import check_ctc_fit
-from vasr.data.index import UtteranceIndex
+from vasr.data.index import ARRAYS_LAYOUT, UtteranceIndex
 from vasr.data.manifest import VERIFY_SAMPLE, ValidationReport, read_manifest
 from vasr.data.mix import SEPARATOR
 from vasr.data.shards import shard_manifests
@@ -52,8 +52,9 @@ def wait_for(path: Path, failure: str, wait_seconds: float = 3600, also: Path | 
 
 def corpus_key(data: DictConfig, seed: int) -> str:
     """What the validated corpus depends on: ``data``'s settings, the seed of the split, and each manifest's size
-    and modification time (a manifest edited between two runs in one folder is another corpus)."""
-    found = [OmegaConf.to_container(data, resolve=True), seed]
+    and modification time (a manifest edited between two runs in one folder is another corpus), and the layout of
+    the saved arrays."""
+    found = [OmegaConf.to_container(data, resolve=True), seed, ARRAYS_LAYOUT]
     manifests = [data.manifest, data.get("val_manifest"), data.get("test_manifest")]
     for given in named(data.get("corpora") or {}, "data.corpora").values():
         manifests += [given] if isinstance(given, str) else [given.get(key) for key in CORPUS_KEYS[:3]]

@@ -18,6 +18,8 @@ import numpy as np
 
 COLUMNS = ("id", "text", "path", "sentence", "manifest")
 REPEATED = ("manifest",)  # held as a RepeatedColumn: a few distinct values over all rows
+# The layout of UtteranceIndex.arrays(): a file of another layout (an older vasr's) is never read as this one.
+ARRAYS_LAYOUT = 2
 CHUNK = 16_384  # rows handled at a time where a whole column as Python objects would cost tens of MB
 
 
