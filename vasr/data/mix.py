@@ -58,9 +58,11 @@ class CorpusMix:
         return cls(corpus_labels(items, list(weights)), weights)
 
     @property
-    def settings(self) -> dict[str, list]:
+    def settings(self) -> dict[str, list | str]:
         """What decides every epoch's draw (with the seed): a resumed run must draw the same."""
-        return {"corpora": self.names, "weights": self.weights.tolist(), "utterances": self.sizes.tolist()}
+        # "copies": an utterance drawn twice is two copies with their own speeds (earlier checkpoints: one speed)
+        settings = {"corpora": self.names, "weights": self.weights.tolist(), "utterances": self.sizes.tolist()}
+        return settings | {"copies": "own speed"}
 
     def draw(self, seed: int, epoch: int) -> np.ndarray:
         """The training utterances of ``epoch`` (positions, sorted, repeated as the weights say)."""

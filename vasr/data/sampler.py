@@ -218,7 +218,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.epoch_speeds is not None:
             for copy in range(int(copies.max(initial=0)) + 1):
                 these = copies == copy
-                speeds[these] = np.asarray(self.epoch_speeds(epoch, copy), dtype=np.float64)[utterances[these]]
+                drawn = self.epoch_speeds(epoch, copy) if copy else self.epoch_speeds(epoch)  # one argument will do
+                speeds[these] = np.asarray(drawn, dtype=np.float64)[utterances[these]]
         return Draw(utterances, copies, speeds)
 
     def _pass(self, epoch: int, start: int) -> list[list[int]]:
