@@ -21,6 +21,12 @@ _SPEEDS, _AUDIO = 0x5EED, 0xA0D1  # separate streams for the epoch's speeds and 
 Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
+def stream(*keys: int, copy: int = 0) -> list[int]:
+    """The seed of one random stream; a later copy of an utterance (a mix draws some twice) gets its own, the first
+    copy the one it had before copies existed."""
+    return [*keys, copy] if copy else list(keys)
+
+
 class SampleKey(NamedTuple):
     """What the training sampler hands the dataset: the utterance, its epoch, its speed factor and which copy of
     it this is (a mix of corpora can draw one utterance more than once in an epoch)."""
@@ -57,14 +63,14 @@ class Augmentation:
         """The speed factor of each of ``count`` utterances in ``epoch`` (of their ``copy``-th copies)."""
         if len(self.speeds) == 1:
             return np.full(count, self.speeds[0])
-        return np.random.default_rng([_SPEEDS, seed, epoch, *([copy] if copy else [])]).choice(self.speeds, size=count)
+        return np.random.default_rng(stream(_SPEEDS, seed, epoch, copy=copy)).choice(self.speeds, size=count)
 
     def __call__(self, audio: np.ndarray, seed: int, key: SampleKey, max_samples: int | None = None) -> np.ndarray:
         """``audio`` (16 kHz mono) as utterance ``key`` of ``seed``'s run hears it; at most ``max_samples`` long."""
         audio = change_speed(audio, key.speed)
         if max_samples is not None:
             audio = audio[:max_samples]
-        rng = np.random.default_rng([_AUDIO, seed, key.epoch, key.index, *([key.copy] if key.copy else [])])
+        rng = np.random.default_rng(stream(_AUDIO, seed, key.epoch, key.index, copy=key.copy))
         for transform in self.transforms.values():
             audio = transform(audio, rng)
         return audio

@@ -75,6 +75,12 @@ class Draw(NamedTuple):
     copies: np.ndarray
     speeds: np.ndarray
 
+    @classmethod
+    def each_once(cls, speeds: Sequence[float]) -> Draw:
+        """Every utterance once (no mix), at ``speeds``."""
+        count = len(speeds)
+        return cls(np.arange(count), np.zeros(count, dtype=np.int64), np.asarray(speeds, dtype=np.float64))
+
 
 class BucketBatchSampler(Sampler[list[int]]):
     """Seeded bucketed batches that know their epoch, how far into it training got, and how they were made.
@@ -209,11 +215,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         """What ``epoch`` trains on: every utterance once, or what the mix draws (an utterance drawn twice is two
         copies, each with its own speed and augmentation)."""
         if self.mix is None:
-            utterances, copies = np.arange(len(self.durations)), np.zeros(len(self.durations), dtype=np.int64)
-        else:
-            utterances = self.mix.draw(self.seed, epoch)  # sorted: an utterance's copies side by side
-            first = np.flatnonzero(np.r_[True, utterances[1:] != utterances[:-1]])
-            copies = np.arange(len(utterances)) - np.repeat(first, np.diff(np.r_[first, len(utterances)]))
+            return Draw.each_once(self.epoch_speeds(epoch) if self.epoch_speeds else np.ones(len(self.durations)))
+        utterances = self.mix.draw(self.seed, epoch)  # sorted: an utterance's copies side by side
+        first = np.flatnonzero(np.r_[True, utterances[1:] != utterances[:-1]])
+        copies = np.arange(len(utterances)) - np.repeat(first, np.diff(np.r_[first, len(utterances)]))
         speeds = np.ones(len(utterances))
         if self.epoch_speeds is not None:
             for copy in range(int(copies.max(initial=0)) + 1):

@@ -185,8 +185,8 @@ class ShardBatchSampler(BucketBatchSampler):
             for p in range(workers * count)
             for rank in range(self.world_size)
         ]
-        every = Draw(np.arange(len(speeds)), np.zeros(len(speeds), dtype=np.int64), np.asarray(speeds, np.float64))
-        self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, every)}
+        kept = {e: v for e, v in self._cached.items() if e >= epoch - 1}
+        self._cached = kept | {epoch: (batches, Draw.each_once(speeds))}
         return batches
 
     def reader_batches(self, epoch: int, reader: int, stream: list[tuple[Piece, np.ndarray]], durations: np.ndarray):
