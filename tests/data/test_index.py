@@ -35,10 +35,23 @@ def test_held_in_a_few_objects_whatever_its_size():
     assert len(many) == 4000 and many[3999] == ITEMS[3]
     assert pickle.loads(pickle.dumps(many))[2001] == ITEMS[1]
     held = [many.durations, many.lines, *many.columns.values()]
-    strings = [column for name, column in many.columns.items() if name != "manifest"]
+    strings = [many.column(name) for name in ("id", "text", "sentence")] + [many.column("path").names]
     assert all(isinstance(column.blob, bytes) for column in strings) and len(held) == 7
+    assert all(column.offsets.dtype == np.int32 for column in strings)  # 4 bytes a row under 2 GiB of text
     manifests = many.column("manifest")  # a code per row, each manifest's name once
     assert manifests.codes.dtype == np.int32 and len(manifests.names) == len({item.manifest for item in ITEMS})
+    folders = many.column("path").folders  # each folder once, the file names apart
+    assert list(folders.names) == ["/audio/"] and many.column("path").names[5] == "1.wav"
+
+
+def test_paths_with_and_without_folders_come_back_whole():
+    paths = ["/a/b/x.wav", "rel/y.flac", "bare.wav", "/a/b/z.wav", "/s/t-000001.tar#000017@84992", "/end/"]
+    items = [Item(f"u{i}", "t", path, 1.0, i) for i, path in enumerate(paths)]
+    index = UtteranceIndex.of(items)
+    assert list(index.column("path")) == paths and index.column("path")[4] == paths[4]
+    assert list(index.column("path").folders.names) == ["/a/b/", "rel/", "", "/s/", "/end/"]
+    joined = UtteranceIndex.concat([index.take(np.array([5, 0])), UtteranceIndex.from_arrays(index.arrays())])
+    assert list(joined.column("path")) == [paths[5], paths[0], *paths]
 
 
 def test_a_repeated_column_joins_takes_and_travels_as_arrays():
@@ -80,3 +93,14 @@ def test_a_column_iterates_and_joins_its_strings():
     texts = UtteranceIndex.of(ITEMS).column("text")
     assert list(texts) == [item.text for item in ITEMS] and texts[1] == ITEMS[1].text
     assert texts.joined() == "".join(item.text for item in ITEMS)
+
+
+def test_paths_resolved_a_folder_at_a_time(tmp_path, monkeypatch):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    paths = [str(tmp_path / "link" / "a.wav"), "real/b.wav", "c.wav", str(tmp_path / "link" / "d.wav")]
+    index = UtteranceIndex.of([Item(f"u{i}", "t", path, 1.0, i) for i, path in enumerate(paths)])
+    real = str(tmp_path.resolve() / "real")
+    assert list(index.column("path").resolved()) == [f"{real}/a.wav", f"{real}/b.wav", f"{tmp_path.resolve()}/c.wav",
+                                                     f"{real}/d.wav"]  # fmt: skip

@@ -46,6 +46,16 @@ def test_seconds_budget_bounds_padded_seconds():
     assert len({len(b) for b in batches}) > 1  # short utterances make bigger batches
 
 
+def test_batches_held_as_arrays_serve_and_shuffle_as_lists_do():
+    batches = make_batches(DURATIONS, max_seconds=40.0, rng=random.Random(5))
+    as_lists = list(batches)
+    assert sorted(i for batch in as_lists for i in batch) == list(range(len(DURATIONS)))
+    assert all(type(batch) is list and all(type(i) is int for i in batch) for batch in as_lists)
+    assert list(batches[3:7]) == as_lists[3:7] and batches[-1] == as_lists[-1]
+    random.Random(9).shuffle(as_lists)
+    assert list(batches.shuffled(random.Random(9))) == as_lists  # the permutation a list of them gets
+
+
 def test_ddp_ranks_get_equal_batch_counts_and_cover_everything():
     ranks = [BucketBatchSampler(DURATIONS, batch_size=8, seed=3, rank=r, world_size=2) for r in range(2)]
     batches = [list(s) for s in ranks]
@@ -97,7 +107,7 @@ def test_state_dict_continues_mid_epoch_and_moves_on_after_the_end():
         sampler.mark_trained()
     restored = BucketBatchSampler(DURATIONS, batch_size=8, seed=4)
     restored.load_state_dict(sampler.state_dict())
-    assert trained + list(restored) == sampler.epoch_batches()
+    assert trained + list(restored) == list(sampler.epoch_batches())
     assert restored.epoch == 1
     for _ in range(len(restored)):
         restored.mark_trained()

@@ -8,18 +8,19 @@ numbers are numpy arrays, and an :class:`Item` is made only when one is asked fo
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import overload
 
 import numpy as np
 
 COLUMNS = ("id", "text", "path", "sentence", "manifest")
 REPEATED = ("manifest",)  # held as a RepeatedColumn: a few distinct values over all rows
+FOLDERED = ("path",)  # held as a PathColumn: a folder of a few thousand, and a file name
 # The layout of UtteranceIndex.arrays(): a file of another layout (an older vasr's) is never read as this one.
-ARRAYS_LAYOUT = 2
+ARRAYS_LAYOUT = 3
 CHUNK = 16_384  # rows handled at a time where a whole column as Python objects would cost tens of MB
 
 
@@ -52,7 +53,8 @@ class StringColumn(Sequence[str]):
 
     def __init__(self, blob: bytes, offsets: np.ndarray) -> None:
         self.blob = blob
-        self.offsets = offsets.astype(np.int64, copy=False)
+        # 4-byte offsets while the blob is under 2 GiB (every corpus but the largest's): 4 MB per million strings
+        self.offsets = offsets.astype(np.int32 if len(blob) < 2**31 else np.int64, copy=False)
 
     @classmethod
     def of(cls, strings: Iterable[str]) -> StringColumn:
@@ -95,7 +97,10 @@ class StringColumn(Sequence[str]):
         """``columns`` end to end."""
         pieces = [s.blob[s.offsets[0] : s.offsets[-1]] for s in columns]
         bases = np.cumsum([0] + [len(piece) for piece in pieces])
-        ends = [s.offsets[1:] - s.offsets[0] + base for s, base in zip(columns, bases[:-1].tolist(), strict=True)]
+        ends = [
+            s.offsets[1:].astype(np.int64) - s.offsets[0] + base
+            for s, base in zip(columns, bases[:-1].tolist(), strict=True)
+        ]
         return cls(b"".join(pieces), np.concatenate([[0], *ends]))
 
     def arrays(self, name: str) -> dict[str, np.ndarray]:
@@ -151,7 +156,62 @@ class RepeatedColumn(Sequence[str]):
         return cls(StringColumn.from_arrays(arrays, f"{name}.names"), arrays[f"{name}.codes"])
 
 
-Column = StringColumn | RepeatedColumn
+class PathColumn(Sequence[str]):
+    """Audio paths as their folder (coded: a corpus has a few thousand) and file name: a million absolute paths
+    are ~45 MB as one blob, ~15 MB so."""
+
+    def __init__(self, folders: RepeatedColumn, names: StringColumn) -> None:
+        self.folders = folders
+        self.names = names
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i: int) -> str:
+        return self.folders[i] + self.names[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return map(str.__add__, self.folders, self.names)
+
+    def take(self, rows: np.ndarray) -> PathColumn:
+        return PathColumn(self.folders.take(rows), self.names.take(rows))
+
+    def resolved(self) -> Iterator[str]:
+        """Every path with its folder absolute and its links resolved (``os.path.realpath``), each folder once."""
+        folders = [os.path.join(os.path.realpath(folder), "") for folder in self.folders.names]
+        return map(str.__add__, map(folders.__getitem__, values(self.folders.codes)), self.names)
+
+    @classmethod
+    def of(cls, strings: Iterable[str]) -> PathColumn:
+        paths = list(strings)
+        cuts = [path.rfind("/") + 1 for path in paths]
+        return cls(
+            RepeatedColumn.of(path[:cut] for path, cut in zip(paths, cuts, strict=True)),
+            StringColumn.of(path[cut:] for path, cut in zip(paths, cuts, strict=True)),
+        )
+
+    @classmethod
+    def concat(cls, columns: list[PathColumn]) -> PathColumn:
+        """``columns`` end to end."""
+        return cls(
+            RepeatedColumn.concat([column.folders for column in columns]),
+            StringColumn.concat([column.names for column in columns]),
+        )
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        return self.folders.arrays(f"{name}.folders") | self.names.arrays(f"{name}.names")
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], name: str) -> PathColumn:
+        return cls(
+            RepeatedColumn.from_arrays(arrays, f"{name}.folders"), StringColumn.from_arrays(arrays, f"{name}.names")
+        )
+
+
+Column = StringColumn | RepeatedColumn | PathColumn
+KINDS: dict[str, type[Column]] = {
+    name: RepeatedColumn if name in REPEATED else PathColumn if name in FOLDERED else StringColumn for name in COLUMNS
+}
 
 
 class IndexBuilder:
@@ -164,8 +224,8 @@ class IndexBuilder:
         # bytearrays grow in place (realloc, mremap once large), so the heap is not left holding freed chunks
         self.blobs = {name: bytearray() for name in COLUMNS if name not in REPEATED}
         self.lengths: dict[str, list[np.ndarray]] = {name: [] for name in self.blobs}
-        self.found: dict[str, dict[str, int]] = {name: {} for name in REPEATED}
-        self.codes = {name: array("i") for name in REPEATED}
+        self.found: dict[str, dict[str, int]] = {name: {} for name in REPEATED + FOLDERED}
+        self.codes = {name: array("i") for name in self.found}
         self.durations = array("d")
         self.lines = array("q")
 
@@ -180,26 +240,42 @@ class IndexBuilder:
             self.flush()
 
     def flush(self) -> None:
-        for name in self.blobs:
-            encoded = [value.encode("utf-8") for value in map(attrgetter(name), self.pending)]
-            self.blobs[name] += b"".join(encoded)
-            self.lengths[name].append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
-        for name, found in self.found.items():
-            self.codes[name].extend(
-                found.setdefault(value, len(found)) for value in map(attrgetter(name), self.pending)
-            )
+        for name in COLUMNS:
+            strings = [getattr(item, name) for item in self.pending]
+            if name in FOLDERED:  # the folder coded, the file name kept
+                cuts = [value.rfind("/") + 1 for value in strings]
+                found = self.found[name]
+                self.codes[name].extend(
+                    found.setdefault(value[:cut], len(found)) for value, cut in zip(strings, cuts, strict=True)
+                )
+                strings = [value[cut:] for value, cut in zip(strings, cuts, strict=True)]
+            if name in REPEATED:
+                found = self.found[name]
+                self.codes[name].extend(found.setdefault(value, len(found)) for value in strings)
+            else:
+                encoded = [value.encode("utf-8") for value in strings]
+                self.blobs[name] += b"".join(encoded)
+                self.lengths[name].append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
         self.pending = []
+
+    def coded(self, name: str) -> RepeatedColumn:
+        """Column ``name``'s codes (its folders', for paths), the builder's copy let go."""
+        return RepeatedColumn(StringColumn.of(self.found[name]), np.frombuffer(self.codes.pop(name), np.int32).copy())
+
+    def strings(self, name: str) -> StringColumn:
+        """Column ``name``'s strings (file names, for paths), the builder's copy let go."""
+        return StringColumn(bytes(self.blobs.pop(name)), np.concatenate([[0], *self.lengths.pop(name)]).cumsum())
 
     def build(self) -> UtteranceIndex:
         self.flush()
         columns: dict[str, Column] = {}
         for name in COLUMNS:  # each column's buffer let go once copied: one column held twice at a time, not all
             if name in REPEATED:
-                codes = np.frombuffer(self.codes[name], dtype=np.int32).copy()
-                columns[name] = RepeatedColumn(StringColumn.of(self.found[name]), codes)
+                columns[name] = self.coded(name)
+            elif name in FOLDERED:
+                columns[name] = PathColumn(self.coded(name), self.strings(name))
             else:
-                lengths = np.concatenate([[0], *self.lengths.pop(name)]).cumsum()
-                columns[name] = StringColumn(bytes(self.blobs.pop(name)), lengths)
+                columns[name] = self.strings(name)
         durations = np.frombuffer(self.durations, dtype=np.float64).copy()
         return UtteranceIndex(columns, durations, np.frombuffer(self.lines, dtype=np.int64).copy())
 
@@ -261,8 +337,9 @@ class UtteranceIndex(Sequence[Item]):
             return cls.of([])
         columns = {}
         for name in COLUMNS:
-            kind = RepeatedColumn if name in REPEATED else StringColumn
-            columns[name] = kind.concat([part.columns.pop(name) if consume else part.columns[name] for part in parts])
+            columns[name] = KINDS[name].concat(
+                [part.columns.pop(name) if consume else part.columns[name] for part in parts]
+            )
         durations = np.concatenate([part.durations for part in parts])
         return cls(columns, durations, np.concatenate([part.lines for part in parts]))
 
@@ -285,8 +362,7 @@ class UtteranceIndex(Sequence[Item]):
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> UtteranceIndex:
         """The index :meth:`arrays` gave."""
-        kinds = {name: RepeatedColumn if name in REPEATED else StringColumn for name in COLUMNS}
-        columns = {name: kind.from_arrays(arrays, name) for name, kind in kinds.items()}
+        columns = {name: kind.from_arrays(arrays, name) for name, kind in KINDS.items()}
         return cls(columns, arrays["durations"], arrays["lines"])
 
     def __repr__(self) -> str:

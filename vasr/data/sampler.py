@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import random
+from array import array
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -31,13 +32,44 @@ def padded_seconds(duration: float, pad_to: float) -> float:
     return max(1, math.ceil(duration / pad_to - 1e-9)) * pad_to
 
 
+class Batches(Sequence[list[int]]):
+    """An epoch's batches as two arrays (every member end to end, and where each batch starts) and the order they
+    are served in: a list per batch holds a Python int per utterance, ~40 MB at a million."""
+
+    def __init__(self, members: np.ndarray, bounds: np.ndarray, order: np.ndarray | None = None) -> None:
+        self.members, self.bounds = members, bounds
+        self.order = np.arange(len(bounds) - 1) if order is None else order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    @overload
+    def __getitem__(self, i: int) -> list[int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Batches: ...
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Batches(self.members, self.bounds, self.order[i])
+        k = self.order[i]
+        return self.members[self.bounds[k] : self.bounds[k + 1]].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return map(self.__getitem__, range(len(self)))
+
+    def shuffled(self, rng: random.Random) -> Batches:
+        """The same batches in ``rng``'s order: the permutation ``rng.shuffle`` gives a list of them."""
+        order = self.order.tolist()
+        rng.shuffle(order)
+        return Batches(self.members, self.bounds, np.asarray(order, dtype=np.int64))
+
+
 def make_batches(
     durations: Sequence[float],
     batch_size: int | None = None,
     max_seconds: float | None = None,
     pad_to: float = 0.125,
     rng: random.Random | None = None,
-) -> list[list[int]]:
+) -> Batches:
     """Batches of similar padded length, shortest bucket first; ``rng`` shuffles who shares a batch.
 
     A batch of bucket ``L`` holds ``batch_size`` utterances, or ``max_seconds // L`` of them (at
@@ -51,20 +83,26 @@ def make_batches(
     order = np.argsort(lengths, kind="stable") if rng is not None else np.lexsort((durations, lengths))
     starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0]) if len(order) else np.zeros(0, dtype=int)
     buckets = dict(zip(lengths[order][starts].tolist(), np.split(order, starts[1:]), strict=True))
-    batches: list[list[int]] = []
-    carry: list[int] = []
+    members: list[np.ndarray] = []
+    sizes: list[np.ndarray] = []
+    carry = array("q")
     for length in sorted(buckets):
-        members = buckets[length].tolist()
+        # shuffled as 8-byte machine ints: a list would make a Python int per member, whose freed memory the
+        # allocator keeps (tens of MB at a million utterances); rng.shuffle permutes any sequence alike
+        pool = array("q", buckets[length].astype(np.int64).tobytes())
         if rng is not None:
-            rng.shuffle(members)
-        pool = carry + members
+            rng.shuffle(pool)
+        pool = carry + pool
         size = batch_size or max(1, int(max_seconds // length + 1e-9))
         full = len(pool) // size * size
-        batches += [pool[start : start + size] for start in range(0, full, size)]
+        members.append(np.frombuffer(pool, dtype=np.int64)[:full].copy())
+        sizes.append(np.full(full // size, size, dtype=np.int64))
         carry = pool[full:]
     if carry:
-        batches.append(carry)
-    return batches
+        members.append(np.frombuffer(carry, dtype=np.int64).copy())
+        sizes.append(np.array([len(carry)], dtype=np.int64))
+    flat = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+    return Batches(flat, np.concatenate([[0], *sizes]).cumsum())
 
 
 class Draw(NamedTuple):
@@ -135,7 +173,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.offset = 0  # batches of the epoch this rank's training loop counted before this pass began
         self.consumed = 0  # batches of this pass this rank trained on
         self._exhausted = False
-        self._cached: dict[int, tuple[list[list[int]], Draw]] = {}
+        self._cached: dict[int, tuple[Sequence[list[int]], Draw]] = {}
         make_batches(self.durations[:1], batch_size, max_seconds, pad_to)  # validate the arguments early
 
     def set_epoch(self, epoch: int) -> None:
@@ -196,7 +234,7 @@ class BucketBatchSampler(Sampler[list[int]]):
                 left,
             )
 
-    def epoch_batches(self, epoch: int | None = None) -> list[list[int]]:
+    def epoch_batches(self, epoch: int | None = None) -> Sequence[list[int]]:
         """An epoch's batches (this one's by default) for all ranks, as positions in its :class:`Draw` (the
         utterances themselves without a mix), computed once per epoch: Lightning asks ``len`` several times per
         epoch."""
@@ -207,7 +245,7 @@ class BucketBatchSampler(Sampler[list[int]]):
             batches = make_batches(self.durations[draw.utterances] / draw.speeds, self.batch_size,
                                    self.max_seconds, self.pad_to, rng)  # fmt: skip
             if rng is not None and epoch >= self.sortagrad_epochs:
-                rng.shuffle(batches)
+                batches = batches.shuffled(rng)
             self._cached = {e: v for e, v in self._cached.items() if e >= epoch - 1} | {epoch: (batches, draw)}
         return self._cached[epoch][0]
 
@@ -227,14 +265,15 @@ class BucketBatchSampler(Sampler[list[int]]):
                 speeds[these] = np.asarray(drawn, dtype=np.float64)[utterances[these]]
         return Draw(utterances, copies, speeds)
 
-    def _pass(self, epoch: int, start: int) -> list[list[int]]:
-        """What is left of ``epoch`` after ``start`` batches, evened out over the ranks (the few repeated
-        batches are harmless: validation metrics are deduplicated by utterance id)."""
-        batches = self.epoch_batches(epoch)
-        if start % self.world_size == 0:  # the epoch's first batches again after its last, as an uninterrupted
-            batches = batches + batches[: -len(batches) % self.world_size]  # pass, and a resume on as many ranks
-        rest = batches[start:]
-        return rest + rest[: -len(rest) % self.world_size]  # resumed on another number of ranks: padded anew
+    def _pass(self, epoch: int, start: int) -> np.ndarray:
+        """The numbers of what is left of ``epoch``'s batches after ``start``, evened out over the ranks (the few
+        repeated batches are harmless: validation metrics are deduplicated by utterance id)."""
+        numbers = np.arange(len(self.epoch_batches(epoch)))
+        # The epoch's first batches again after its last, as an uninterrupted pass and a resume on as many ranks do
+        if start % self.world_size == 0:
+            numbers = np.r_[numbers, numbers[: -len(numbers) % self.world_size]]
+        rest = numbers[start:]
+        return np.r_[rest, rest[: -len(rest) % self.world_size]]  # resumed on another number of ranks: padded anew
 
     @property
     def _epoch_done(self) -> bool:
@@ -253,8 +292,8 @@ class BucketBatchSampler(Sampler[list[int]]):
             self.set_epoch(epoch)
         self.start, self.offset, self.consumed = start, offset, 0
         mine = self._pass(epoch, start)[self.rank :: self.world_size]
-        utterances, copies, speeds = self._cached[epoch][1]
-        for batch in mine:
+        batches, (utterances, copies, speeds) = self._cached[epoch]
+        for batch in map(batches.__getitem__, mine.tolist()):
             if self.epoch_speeds is None:
                 yield batch if self.mix is None else utterances[batch].tolist()
             else:

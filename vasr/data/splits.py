@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
+import itertools
 import json
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from vasr.data.index import UtteranceIndex, values
+from vasr.data.index import CHUNK, UtteranceIndex, values
 from vasr.data.manifest import ValidationReport, read_manifest
 
 SPLITS = ("train", "val", "test")
@@ -59,15 +58,16 @@ def write_splits(splits: dict[str, UtteranceIndex], folder: str | Path) -> None:
     folder resolved once: a million utterances are a few thousand folders)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    resolve = functools.lru_cache(maxsize=None)(os.path.realpath)
     for name, items in splits.items():
-        columns = (items.column("id"), items.column("sentence"), items.column("path"), values(items.durations))
+        paths = items.column("path").resolved()
+        columns = (items.column("id"), items.column("sentence"), paths, values(items.durations))
         with (folder / f"{name}.jsonl").open("wb") as handle:
-            for uid, sentence, path, duration in zip(*columns, strict=True):
-                parent, file = os.path.split(path)
-                record = {"id": uid, "sentence": sentence, "file": os.path.join(resolve(parent), file)}
-                record["duration"] = duration
-                handle.write(json_line(record))
+            lines = (
+                json_line({"id": uid, "sentence": sentence, "file": path, "duration": duration})
+                for uid, sentence, path, duration in zip(*columns, strict=True)
+            )
+            while chunk := list(itertools.islice(lines, CHUNK)):
+                handle.write(b"".join(chunk))
 
 
 def json_line(record: dict) -> bytes:

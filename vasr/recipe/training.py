@@ -29,7 +29,7 @@ from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.model.module import CTCModule
 from vasr.recipe.evaluation import choose_export, score, score_test, table_lines, tune_lm
-from vasr.recipe.memory import peaks, reset_peaks
+from vasr.recipe.memory import peaks, release_freed_heap, reset_peaks
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
 from vasr.recipe.run_folder import RunFolder, in_sweep, record_failure, unpin_run
@@ -82,6 +82,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         features=module.features,
         mix=CorpusMix.of(splits["train"], weights) if weights else None,
     )
+    release_freed_heap()  # the corpus's transients (reading, CTC-fit check, fingerprint) gone before training
     trainer = build_trainer(cfg)
     batch = cfg.data.loader.eval_batch_size or 1
     results = score_before(cfg, module, splits, run, batch) if run.is_writer else {}
