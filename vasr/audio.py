@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -9,6 +10,7 @@ import os
 import struct
 import tarfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -22,16 +24,27 @@ SAMPLE_RATE = 16000
 MEMBER_MARK = ".tar#"
 
 
+def split_member(path: str) -> tuple[str, str, int]:
+    """(shard, key, header offset) of a member's path ``SHARD.tar#KEY@OFFSET``."""
+    name, _, found = path.rpartition("#")
+    key, _, offset = found.partition("@")
+    return name, key, int(offset or 0)
+
+
+def member(path: str | Path) -> tuple[str, str, int] | None:
+    """:func:`split_member` of ``path`` when it names a shard's member rather than a file; None for a file."""
+    name = str(path)
+    return split_member(name) if MEMBER_MARK in name and not os.path.exists(name) else None
+
+
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed. A shard member's
     path (``SHARD.tar#KEY@OFFSET``) is read from its shard at that offset (babble's talkers; training reads shards
     in order, :mod:`vasr.data.shards`)."""
-    name = str(path)
-    if MEMBER_MARK in name and not os.path.exists(name):
-        shard, _, member = name.rpartition("#")
-        key, _, offset = member.partition("@")
-        return decode_audio(shard_member(shard, key, int(offset or 0)), sample_rate)
-    audio, rate = sf.read(name, dtype="float32", always_2d=True)
+    found = member(path)
+    if found is not None:
+        return decode_audio(shard_member(*found), sample_rate)
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return to_mono(audio, rate, sample_rate)
 
 
@@ -92,13 +105,16 @@ def standardize(audio: np.ndarray) -> np.ndarray:
     return (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
 
 
-def wav_declared_frames(path: str | Path) -> int | None:
-    """Frames a RIFF/WAVE header's ``data`` chunk promises, or None for other formats.
+def wav_declared_frames(source: str | Path | BinaryIO) -> int | None:
+    """Frames a RIFF/WAVE header's ``data`` chunk promises, or None for other formats; ``source`` a file's path or
+    an audio file's bytes as a binary stream (a shard member's).
 
     libsndfile quietly reads a cut-off WAV as a shorter one; comparing this with the frames it
     finds is how a truncated file is caught from the header alone.
     """
-    with open(path, "rb") as handle:
+    opened = open(source, "rb") if isinstance(source, str | Path) else contextlib.nullcontext(source)  # noqa: SIM115
+    with opened as handle:
+        handle.seek(0)
         riff = handle.read(12)
         if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":  # RF64 and other formats: trust libsndfile
             return None
@@ -139,14 +155,16 @@ class DurationCache:
 
         Raises ``soundfile.LibsndfileError`` for a file that is not audio.
         """
-        stat = path.stat()
+        found = member(path)
+        stat = Path(found[0] if found else path).stat()  # a member's entry lasts as long as its shard is unchanged
         key = str(path)
         entry = self._entries.get(key)
         if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
             return entry[2], entry[3], entry[4], entry[5]
-        info = sf.info(str(path))
+        source = io.BytesIO(shard_member(*found)) if found else key
+        info = sf.info(source)
         rate = info.samplerate or 1
-        declared = wav_declared_frames(path)
+        declared = wav_declared_frames(source)
         seconds, promised = info.frames / rate, (info.frames if declared is None else declared) / rate
         self._entries[key] = self._new[key] = [stat.st_size, stat.st_mtime_ns, seconds, info.samplerate,
                                                info.channels, promised]  # fmt: skip

@@ -65,14 +65,17 @@ def test_a_corpus_with_its_own_test_manifest_tests_on_it(corpus, tmp_path):
     ("given", "message"),
     [
         ("data.corpora={a/b: x.jsonl}", "corpus name 'a/b' must be non-empty and without '/'"),
-        ("data.corpora={a: {audio_dir: x}}", "data.corpora.a: give its manifest"),
+        ("data.corpora={a: {audio_dir: x}}", "data.corpora.a: give its manifest or its shards"),
+        ("data.corpora={a: {manifest: x.jsonl, shards: s}}", "data.corpora.a: give its manifest or its shards"),
+        ("data.corpora={a: {shards: s}, b: x.jsonl}", "a from shards, b from files: a mix trains from shards or"),
+        (["data.corpora={a: x.jsonl}", "data.shards=s"], "give each corpus its own .data.corpora.NAME.shards."),
         ("data.corpora={a: {manifest: x.jsonl, weigth: 2}}", "unknown: weigth"),
         ("data.corpora=[a.jsonl,b.jsonl]", "data.corpora must map names to manifests"),
     ],
 )
 def test_a_corpus_given_wrong_is_named(given, message):
     with pytest.raises(ValueError, match=message):
-        load_corpus(data_config([given]), seed=0)
+        load_corpus(data_config([given] if isinstance(given, str) else given), seed=0)
 
 
 def test_test_sets_are_read_whole_with_their_names(corpus, tmp_path):

@@ -1,3 +1,4 @@
+import functools
 import random
 
 import numpy as np
@@ -9,6 +10,7 @@ from tests.data.test_shards import file_splits, sharded_splits
 from vasr.augment import SampleKey
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.dataset import SpeechDataset
+from vasr.data.mix import CorpusMix
 from vasr.data.sampler import padded_seconds
 from vasr.data.shard_sampler import ShardBatchSampler, ShardDataset, buffered_batches
 from vasr.data.shards import STRIDE, ShardLayout, write_shards
@@ -77,23 +79,28 @@ def test_a_ranks_batches_alternate_between_its_workers_readers_and_watermarks_ri
         assert all(w <= min(p) for w, p in zip(watermarks, positions, strict=True))
 
 
-def test_a_resumed_sampler_serves_the_rest_of_the_epoch_on_as_many_or_fewer_ranks():
+@pytest.mark.parametrize("weights", [None, {"a": 2.0, "b": 0.5}])
+def test_a_resumed_sampler_serves_the_rest_of_the_epoch_on_as_many_or_fewer_ranks(weights):
     sizes = [50, 50, 50, 23, 50]
-    whole = [list(sampler(sizes, rank, 2, 1)) for rank in range(2)]
-    cut = [sampler(sizes, rank, 2, 1) for rank in range(2)]
+    mix = {"mix": CorpusMix(np.repeat([0, 1], [100, 123]), weights)} if weights else {}
+    make = functools.partial(sampler, **mix)
+    whole = [list(make(sizes, rank, 2, 1)) for rank in range(2)]
+    cut = [make(sizes, rank, 2, 1) for rank in range(2)]
     for s in cut:
         for _ in zip(range(4), s, strict=False):
             s.mark_trained()  # 4 steps trained, then killed: the checkpoint holds this state
     states = [s.state_dict() for s in cut]
-    resumed = [sampler(sizes, rank, 2, 1) for rank in range(2)]
+    resumed = [make(sizes, rank, 2, 1) for rank in range(2)]
     for s, state in zip(resumed, states, strict=True):
         s.load_state_dict(state)
-    assert [list(s) for s in resumed] == [batches[4:] for batches in whole]
-    alone = sampler(sizes, 0, 1, 1)  # on one rank: the interrupted plan's batches left, each once
+    served = [list(s) for s in resumed]
+    assert served == [batches[4:] for batches in whole]
+    assert [[b.copies for b in s] for s in served] == [[b.copies for b in batches[4:]] for batches in whole]
+    alone = make(sizes, 0, 1, 1)  # on one rank: the interrupted plan's batches left, each once
     alone.load_state_dict(states[0])
     assert sorted(map(tuple, alone)) == sorted(tuple(b) for batches in whole for b in batches[4:])
     with pytest.raises(ValueError, match="shuffle_buffer 64 in the checkpoint, 32 now"):
-        sampler(sizes, 0, 2, 1, buffer=32).load_state_dict(states[0])
+        make(sizes, 0, 2, 1, buffer=32).load_state_dict(states[0])
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +152,47 @@ def test_a_run_killed_mid_epoch_resumes_with_exactly_the_uninterrupted_batches(s
     assert len(first) == 4 < len(whole) / 2
     rest = fit_sharded(splits, tokenizer, tmp_path / "cut", ckpt_path=RunFolder(tmp_path / "cut").last_checkpoint)
     assert first + rest == whole  # the same utterances and, byte for byte, the same augmented audio
+
+
+def test_a_mix_reads_what_it_draws_from_shards_each_copy_once():
+    """Two corpora's shards at weights 2 and 0.5: an epoch's planned utterances are the draw (a twice-drawn one as
+    copies 0 and 1, from two pieces), bar the few past the readers' equal share; every rank as many batches."""
+    sizes = [40, 40, 33, 40, 40, 12]
+    labels = np.repeat([0, 1], [113, 112])  # shards 0-2 one corpus, 3-5 the other
+    mix = CorpusMix(labels, {"small": 2.0, "big": 0.5})
+    ranks = [sampler(sizes, rank, 2, 2, mix=mix) for rank in range(2)]
+    for epoch in range(2):
+        counts = np.bincount(mix.draw(3, epoch), minlength=225)
+        lengths = [len(s) for s in ranks]  # what Lightning counts on
+        served = [list(s) for s in ranks]
+        assert [len(part) for part in served] == lengths == [lengths[0]] * 2 and lengths[0] > 0
+        batches = [batch for part in served for batch in part]
+        entries = [(row, copy) for batch in batches for row, copy in zip(batch, batch.copies, strict=True)]
+        assert len(entries) == len(set(entries)) > 0.9 * counts.sum()  # each (utterance, copy) once
+        assert all(copy < counts[row] for row, copy in entries)  # only what the draw holds, as often
+        assert {copy for row, copy in entries if labels[row] == 0} == {0, 1}
+        assert {copy for row, copy in entries if labels[row] == 1} == {0}
+        for part in served:
+            for batch in part:
+                for row, place in zip(batch, batch.places, strict=True):
+                    shard, first, end, _ = batch.stream[place]  # the piece it is read from holds it
+                    assert ranks[0].layout.shard[row] == shard and first <= ranks[0].layout.member[row] < end
+    assert sampler(sizes, mix=mix).settings["mix"] == mix.settings  # a resume with other weights is refused
+
+
+def test_a_mixed_sharded_split_reads_each_copy_with_its_own_speed(sharded):
+    splits, tokenizer = sharded
+    augment = augmentation()
+    shards = ShardDataset(splits["train"], tokenizer, augmentation=augment, seed=4)
+    mix = CorpusMix(np.zeros(len(shards), dtype=np.int64), {"only": 2.0})  # every utterance twice
+    speeds = lambda epoch, copy=0: augment.epoch_speeds(4, epoch, len(shards), copy)  # noqa: E731
+    plan = ShardBatchSampler(shards.durations, shards.layout, buffer=5, batch_size=2, epoch_speeds=speeds, seed=4,
+                             mix=mix)  # fmt: skip
+    files = SpeechDataset(splits["train"], tokenizer, augmentation=augment, seed=4)
+    seen = set()
+    for batch in plan.epoch_batches(1):
+        for row, copy, example in zip(batch, batch.copies, shards.__getitems__(batch), strict=True):
+            expected = files[SampleKey(row, 1, float(speeds(1, copy)[row]), copy)]  # the member read by its path
+            assert example.id == splits["train"][row].id and np.array_equal(example.audio, expected.audio)
+            seen.add((row, copy))
+    assert len(seen) > len(shards)  # second copies read too, each with its own augmentation

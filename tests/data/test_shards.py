@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vasr.audio import decode_audio, load_audio
+from vasr.audio import MEMBER_MARK, DurationCache, decode_audio, load_audio
 from vasr.data.index import UtteranceIndex
-from vasr.data.manifest import ManifestError
+from vasr.data.manifest import ManifestError, read_manifest
 from vasr.data.shards import STRIDE, ShardError, ShardLayout, StreamReader, is_sharded, shard_manifests, write_shards
 from vasr.data.splits import load_splits
 
@@ -30,7 +30,8 @@ def sharded_splits(folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def shards(corpus, tmp_path_factory) -> Path:
-    """The test corpus's 12 training utterances in shards of 5 (5, 5 and 2), FLAC."""
+    """The test corpus's 12 training utterances in shards of 5 (5, 5 and 2), its 6 validation and 6 test ones in
+    shards of 5 and 1, FLAC."""
     folder = tmp_path_factory.mktemp("shards")
     write_shards(file_splits(corpus), folder, shard_size=5, audio="flac")
     return folder
@@ -39,17 +40,18 @@ def shards(corpus, tmp_path_factory) -> Path:
 def test_shards_hold_the_training_audio_sample_for_sample_and_index_it(corpus, shards):
     files = file_splits(corpus)
     summary = json.loads((shards / "shards.json").read_text())
-    assert summary["shards"] == 3 and summary["utterances"] == {"train": 12, "val": 6, "test": 6}
+    assert summary["shards"] == {"train": 3, "val": 2, "test": 2}
+    assert summary["utterances"] == {"train": 12, "val": 6, "test": 6}
     splits = sharded_splits(shards)
-    assert is_sharded(splits["train"]) and not is_sharded(splits["val"]) and not is_sharded(splits["test"])
-    by_id = {item.id: item for item in files["train"]}
-    assert sorted(by_id) == sorted(item.id for item in splits["train"])
-    for item in splits["train"]:
-        original = by_id[item.id]
-        assert (item.text, item.sentence, item.duration) == (original.text, original.sentence, original.duration)
-        assert np.array_equal(load_audio(item.path), load_audio(original.path))  # lossless, member read by path
-    for name in ("val", "test"):  # evaluation stays on the files
-        assert [(i.id, i.path) for i in splits[name]] == [(i.id, str(Path(i.path).resolve())) for i in files[name]]
+    assert all(is_sharded(splits[name]) for name in ("train", "val", "test"))  # the folder holds all a run reads
+    for name in ("train", "val", "test"):
+        by_id = {item.id: item for item in files[name]}
+        assert sorted(by_id) == sorted(item.id for item in splits[name])
+        for item in splits[name]:
+            original = by_id[item.id]
+            assert (item.text, item.sentence, item.duration) == (original.text, original.sentence, original.duration)
+            assert np.array_equal(load_audio(item.path), load_audio(original.path))  # lossless, member read by path
+    assert [i.id for i in splits["val"]] == [i.id for i in files["val"]]  # evaluation sets keep their order
 
 
 def test_a_shard_is_a_plain_tar_in_webdataset_layout(shards):
@@ -123,3 +125,19 @@ def test_webdataset_reads_the_shards_as_they_are(shards):
     assert [json.loads(meta)["id"] for _, meta in samples] == list(index.column("id"))
     for (audio, _), item in zip(samples, index, strict=True):
         assert np.array_equal(decode_audio(audio), load_audio(item.path))
+
+
+def test_a_shard_folders_manifest_read_as_any_other_has_its_members_verified(shards, tmp_path):
+    """``val.jsonl`` of a shard folder given where a manifest goes (``data.val_manifest``, ``data.test_sets``),
+    without ``data.shards``: every member's header read as a file's is, a missing shard or a wrong duration named."""
+    items, report = read_manifest(shards / "val.jsonl", shards, verify_durations="all", cache=DurationCache())
+    assert report.kept == 6 and all(MEMBER_MARK in item.path for item in items)
+    rows = [json.loads(line) for line in (shards / "val.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows[0]["file"] = rows[0]["file"].replace("val-000000.tar", "val-000009.tar")
+    rows[1]["duration"] += 1.0
+    bad = tmp_path / "val.jsonl"
+    bad.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    for name in ("val-000000.tar", "val-000001.tar"):
+        (tmp_path / name).symlink_to(shards / name)
+    items, report = read_manifest(bad, tmp_path, verify_durations="all", skip_bad=True, cache=DurationCache())
+    assert report.kept == 4 and report.skipped == {"audio file missing": 1, "duration mismatch": 1}

@@ -8,6 +8,7 @@ import sys
 import pytest
 import soundfile as sf
 
+from tests.batch_recorder import trained_batches
 from tests.e2e.test_train import finish, launch, run
 from tests.prepare.test_vivos import vivos
 from vasr.prepare import prepare
@@ -83,3 +84,40 @@ def test_a_mix_of_two_corpora_reports_a_wer_per_test_set(corpus, tmp_path):
     assert math.isfinite(results["val/demo/wer"]) and math.isfinite(results["val/vivos/wer"])
     printed = result.stdout[result.stdout.index("results per test set:") :].splitlines()
     assert [line.split()[0] for line in printed[2:5]] == ["demo", "vivos", "heard"]
+
+
+def test_a_mix_under_ddp_gives_each_rank_its_own_part_of_the_draw(corpus, tmp_path):
+    """2 gloo ranks on a weighted mix (augmentation on): every step's two batches disjoint, both corpora trained,
+    validation scored per corpus, the run ended cleanly."""
+    prepare("vivos", vivos(tmp_path, demo_utterances(corpus), sizes=(12, 6)), tmp_path / "vivos")
+    demo = f"{{manifest: {corpus / 'manifest.jsonl'}, audio_dir: {corpus / 'audio'}, weight: 1.0}}"
+    train, test = tmp_path / "vivos" / "train.jsonl", tmp_path / "vivos" / "test.jsonl"
+    vivos_corpus = f"{{manifest: {train}, val_manifest: {test}, test_manifest: {test}, weight: 0.5}}"
+    record = tmp_path / "batches.jsonl"
+    run(
+        "train.py",
+        *QUICK,
+        "data=corpora",
+        f"data.corpora={{demo: {demo}, vivos: {vivos_corpus}}}",
+        "data.val_ratio=0.25",
+        "data.test_ratio=0.25",
+        "trainer.val_check_interval=2",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "augment=default",
+        "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
+        f"+callbacks.record.path={record}",
+        f"paths.runs_dir={tmp_path / 'runs'}",
+        "run_name=ddp-mix",
+        timeout=420,
+    )
+    ranks = [trained_batches(record, rank) for rank in (0, 1)]
+    assert sorted(ranks[0]) == sorted(ranks[1]) == [0, 1, 2, 3]
+    for step in range(4):
+        assert not set(ranks[0][step][0]) & set(ranks[1][step][0])
+    trained = {uid.split("/")[0] for rank in ranks for ids, _ in rank.values() for uid in ids}
+    assert trained == {"demo", "vivos"}
+    results = json.loads((tmp_path / "runs" / "train" / "ddp-mix" / "results.json").read_text())
+    assert math.isfinite(results["val/demo/wer"]) and math.isfinite(results["val/vivos/wer"])
+    assert math.isfinite(results["test/wer"])

@@ -6,12 +6,14 @@ from vasr.data.shards import shard_manifests
 from vasr.tools.shard import main
 
 
-def test_vasr_shard_writes_the_training_split_into_shards_and_names_the_option(corpus, tmp_path, capsys):
+def test_vasr_shard_writes_every_split_into_shards_and_names_the_option(corpus, tmp_path, capsys):
     out = tmp_path / "shards"
     main([str(corpus / "manifest.jsonl"), str(out), "--audio-dir", str(corpus / "audio"), "--shard-size", "5"])
     summary = json.loads((out / "shards.json").read_text())
-    assert summary["shards"] == 4 and summary["utterances"] == {"train": 20, "val": 2, "test": 2}
-    assert sorted(p.name for p in out.glob("*.tar")) == [f"train-{i:06d}.tar" for i in range(4)]
+    assert summary["shards"] == {"train": 4, "val": 1, "test": 1}
+    assert summary["utterances"] == {"train": 20, "val": 2, "test": 2}
+    tars = ["test-000000.tar", *(f"train-{i:06d}.tar" for i in range(4)), "val-000000.tar"]
+    assert sorted(p.name for p in out.glob("*.tar")) == tars
     assert all(path.is_file() for path in shard_manifests(out).values())
     assert f"data.shards={out}" in capsys.readouterr().out
 

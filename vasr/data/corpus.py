@@ -56,8 +56,12 @@ def corpus_key(data: DictConfig, seed: int) -> str:
     the saved arrays."""
     found = [OmegaConf.to_container(data, resolve=True), seed, ARRAYS_LAYOUT]
     manifests = [data.manifest, data.get("val_manifest"), data.get("test_manifest")]
-    for given in named(data.get("corpora") or {}, "data.corpora").values():
-        manifests += [given] if isinstance(given, str) else [given.get(key) for key in CORPUS_KEYS[:3]]
+    for given in [data, *named(data.get("corpora") or {}, "data.corpora").values()]:
+        if isinstance(given, str):
+            manifests.append(given)
+            continue
+        manifests += [given.get(key) for key in CORPUS_KEYS[:3]] if given is not data else []
+        manifests += list(shard_manifests(given.shards).values()) if given.get("shards") else []
     for manifest in manifests:
         path = Path(manifest) if manifest else None
         found.append([path.stat().st_size, path.stat().st_mtime_ns] if path and path.is_file() else None)
@@ -97,7 +101,7 @@ def load_corpus(
     folder), the writer leaves what it validated there and the other ranks load it, so they neither parse the
     manifests nor read a header again, and hold the very same splits."""
     if data.get("corpora") and data.get("shards"):
-        raise ValueError("data.shards and data.corpora together: shard a mix's corpora one by one, or train on files")
+        raise ValueError("data.shards and data.corpora together: give each corpus its own (data.corpora.NAME.shards)")
     if not data.get("corpora") and not data.get("shards"):
         ensure_corpus(data, writer)
     if share is None:
@@ -183,7 +187,7 @@ def load_test_sets(data: DictConfig) -> dict[str, UtteranceIndex]:
 
 # What only a corpus of ``data.corpora`` says; what ``data`` says of the others (audio folder, split ratios, text
 # normalisation, duration limits, bad rows) applies to every corpus that does not say otherwise.
-CORPUS_KEYS = ("manifest", "val_manifest", "test_manifest", "weight")
+CORPUS_KEYS = ("manifest", "val_manifest", "test_manifest", "weight", "shards")
 SHARED_KEYS = ("audio_dir", "val_ratio", "test_ratio", "numbers", "drop", "skip_bad", "min_duration", "max_duration",
                "verify_durations", "verify_sample", "read_workers")  # fmt: skip
 
@@ -191,11 +195,15 @@ SHARED_KEYS = ("audio_dir", "val_ratio", "test_ratio", "numbers", "drop", "skip_
 def load_corpora(data: DictConfig, seed: int) -> tuple[Splits, list[ValidationReport]]:
     """Each corpus of ``data.corpora`` (name -> its settings) validated and split on its own, its ids prefixed with
     its name (``vivos/ID``), and each split the corpora's together."""
-    named(data.corpora, "data.corpora")
+    settings = {name: corpus_settings(data, name) for name in named(data.corpora, "data.corpora")}
+    sharded = {name: bool(own.shards) for name, own in settings.items()}
+    if len(set(sharded.values())) > 1:
+        listed = ", ".join(f"{name} from {'shards' if on else 'files'}" for name, on in sharded.items())
+        raise ValueError(f"data.corpora: {listed}: a mix trains from shards or from files, not both (vasr-shard them)")
     parts: dict[str, Splits] = {}
     reports: list[ValidationReport] = []
-    for name in data.corpora:
-        parts[name], found = read_corpus(corpus_settings(data, name), seed)
+    for name, own in settings.items():
+        parts[name], found = read_corpus(own, seed)
         reports += found
         log.info("corpus %s: %s", name, ", ".join(f"{split} {len(items)}" for split, items in parts[name].items()))
     splits = {
@@ -219,12 +227,12 @@ def corpus_settings(data: DictConfig, name: str) -> DictConfig:
     own = data.corpora[name]
     own = OmegaConf.create({"manifest": own}) if isinstance(own, str) else own
     unknown = sorted(set(own) - set(CORPUS_KEYS) - set(SHARED_KEYS))
-    if unknown or not own.get("manifest"):
+    if unknown or bool(own.get("manifest")) == bool(own.get("shards")):
         raise ValueError(
-            f"data.corpora.{name}: give its manifest, and only {', '.join(CORPUS_KEYS + SHARED_KEYS)}"
-            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+            f"data.corpora.{name}: give its manifest or its shards (a folder vasr-shard wrote), and only "
+            f"{', '.join(CORPUS_KEYS + SHARED_KEYS)}" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         )
-    defaults = {"val_manifest": None, "test_manifest": None} | {
+    defaults = {"manifest": None, "val_manifest": None, "test_manifest": None, "shards": None} | {
         key: data.get(key) for key in SHARED_KEYS if key in data
     }
     return OmegaConf.merge(defaults, own)

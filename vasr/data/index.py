@@ -2,8 +2,8 @@
 
 A million :class:`Item` s cost over a gigabyte, and every DataLoader worker inherits them: touching an object
 writes its reference count, so each worker's copy of the parent's pages grows private over an epoch
-(pytorch/pytorch#13246). Here each text column is one UTF-8 blob with an offsets array, durations and line
-numbers are numpy arrays, and an :class:`Item` is made only when one is asked for.
+(pytorch/pytorch#13246). Here each text column is one UTF-8 blob with an offsets array (paths: a coded folder and
+a file name), durations and line numbers are numpy arrays, and an :class:`Item` is made only when one is asked for.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class StringColumn(Sequence[str]):
         starts, ends = self.offsets[rows], self.offsets[rows + 1]
         view = memoryview(self.blob)
         blob = b"".join(view[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
-        return StringColumn(blob, np.concatenate([[0], np.cumsum(ends - starts)]))
+        return StringColumn(blob, np.concatenate([[0], np.cumsum(ends - starts, dtype=np.int64)]))
 
     @classmethod
     def concat(cls, columns: list[StringColumn]) -> StringColumn:
@@ -180,15 +180,6 @@ class PathColumn(Sequence[str]):
         """Every path with its folder absolute and its links resolved (``os.path.realpath``), each folder once."""
         folders = [os.path.join(os.path.realpath(folder), "") for folder in self.folders.names]
         return map(str.__add__, map(folders.__getitem__, values(self.folders.codes)), self.names)
-
-    @classmethod
-    def of(cls, strings: Iterable[str]) -> PathColumn:
-        paths = list(strings)
-        cuts = [path.rfind("/") + 1 for path in paths]
-        return cls(
-            RepeatedColumn.of(path[:cut] for path, cut in zip(paths, cuts, strict=True)),
-            StringColumn.of(path[cut:] for path, cut in zip(paths, cuts, strict=True)),
-        )
 
     @classmethod
     def concat(cls, columns: list[PathColumn]) -> PathColumn:
@@ -349,7 +340,7 @@ class UtteranceIndex(Sequence[Item]):
         view = memoryview(ids.blob)
         starts, ends = ids.offsets[:-1].tolist(), ids.offsets[1:].tolist()
         blob = b"".join(head + view[s:e] for s, e in zip(starts, ends, strict=True))
-        offsets = np.concatenate([[0], np.cumsum(ids.lengths() + len(head))])
+        offsets = np.concatenate([[0], np.cumsum(ids.lengths() + len(head), dtype=np.int64)])
         return UtteranceIndex(self.columns | {"id": StringColumn(blob, offsets)}, self.durations, self.lines)
 
     def arrays(self) -> dict[str, np.ndarray]:

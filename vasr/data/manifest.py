@@ -23,7 +23,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import soundfile as sf
 
-from vasr.audio import SAMPLE_RATE, DurationCache
+from vasr.audio import SAMPLE_RATE, DurationCache, member
 from vasr.data.index import IndexBuilder, Item, UtteranceIndex
 from vasr.data.sources import BadRow, ManifestError, Row, Source, open_source
 from vasr.text import normalize
@@ -306,7 +306,8 @@ def check_row(row: Row, checks: Checks, report: ValidationReport) -> Item | None
         return limited(row, checks, report, Item(str(record["id"]), text, file, stated, row.number,
                                                  str(record["sentence"]), row.origin))  # fmt: skip
     path = Path(file)
-    if not path.is_file():
+    found = member(path)  # a shard's member (a sharded split's manifest): its shard must be there
+    if not Path(found[0] if found else path).is_file():
         raise BadRow(f"audio file missing: {path}")
     try:
         duration, rate, channels, promised = checks.cache.duration(path)

@@ -80,8 +80,10 @@ def make_batches(
     durations = np.asarray(durations, dtype=np.float64)
     lengths = np.maximum(1, np.ceil(durations / pad_to - 1e-9)).astype(np.int64) * pad_to
     # Members of a bucket in index order (shuffled below) or, for evaluation, in duration order.
+    if not len(durations):
+        return Batches(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
     order = np.argsort(lengths, kind="stable") if rng is not None else np.lexsort((durations, lengths))
-    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0]) if len(order) else np.zeros(0, dtype=int)
+    starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0])
     buckets = dict(zip(lengths[order][starts].tolist(), np.split(order, starts[1:]), strict=True))
     members: list[np.ndarray] = []
     sizes: list[np.ndarray] = []
@@ -101,8 +103,7 @@ def make_batches(
     if carry:
         members.append(np.frombuffer(carry, dtype=np.int64).copy())
         sizes.append(np.array([len(carry)], dtype=np.int64))
-    flat = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
-    return Batches(flat, np.concatenate([[0], *sizes]).cumsum())
+    return Batches(np.concatenate(members), np.concatenate([[0], *sizes]).cumsum())
 
 
 class Draw(NamedTuple):
@@ -129,7 +130,7 @@ class BucketBatchSampler(Sampler[list[int]]):
     per batch it trains on; :meth:`state_dict` then says exactly where a restored run continues,
     whatever the loader had prefetched.
 
-    An epoch's batches are one list for all ranks; rank r trains on every ``world_size``-th of what is
+    An epoch's batches are one sequence for all ranks; rank r trains on every ``world_size``-th of what is
     left of it. The state counts the batches trained by all ranks together, so a run resumed on another
     number of ranks trains each of the epoch's remaining batches once, spread over the new ranks; a
     resume with other batch settings (which would make other batches) is refused.

@@ -33,6 +33,7 @@ from vasr.augment.pipeline import Augmentation, SampleKey
 from vasr.data.collate import Example
 from vasr.data.dataset import SpeechDataset
 from vasr.data.index import Item
+from vasr.data.mix import CorpusMix
 from vasr.data.sampler import BucketBatchSampler, Draw, make_batches, padded_seconds
 from vasr.data.shards import STRIDE, Piece, ShardLayout, StreamReader
 
@@ -45,12 +46,22 @@ PIECES_PER_READER = 64
 
 
 class ShardBatch(list):
-    """A batch's utterances, with the epoch, the pieces of shards of the reader it comes from (in reading order) and
-    the reader's watermark: no member placed before it is read by this batch or a later one of the reader."""
+    """A batch's utterances, with the epoch, the pieces of shards of the reader it comes from (in reading order),
+    the reader's watermark (no member placed before it is read by this batch or a later one of the reader), and
+    each utterance's place in that stream (its piece's position) and copy (a mix can draw an utterance twice: two
+    pieces of the stream hold it)."""
 
-    def __init__(self, rows: list[int], epoch: int, stream: tuple[Piece, ...], watermark: int) -> None:
+    def __init__(
+        self,
+        rows: list[int],
+        epoch: int,
+        stream: tuple[Piece, ...],
+        watermark: int,
+        places: list[int],
+        copies: list[int],
+    ) -> None:
         super().__init__(rows)
-        self.epoch, self.stream, self.watermark = epoch, stream, watermark
+        self.epoch, self.stream, self.watermark, self.places, self.copies = epoch, stream, watermark, places, copies
 
 
 def check_readers(utterances: int, readers: int) -> None:
@@ -124,11 +135,12 @@ class ShardBatchSampler(BucketBatchSampler):
         layout: ShardLayout,
         buffer: int = 2000,
         workers: int = 0,
-        epoch_speeds: Callable[[int], Sequence[float]] | None = None,
+        epoch_speeds: Callable[..., Sequence[float]] | None = None,
         **options,
     ) -> None:
         if buffer < 1:
             raise ValueError(f"shuffle_buffer is {buffer}: give at least 1 utterance")
+        self.shard_mix: CorpusMix | None = options.pop("mix", None)  # drawn here, piece by piece: not by super()
         super().__init__(durations, **options)
         if self.sortagrad_epochs and self.rank == 0:
             log.info("sharded training: batches come in shard order from the first epoch (sortagrad_epochs unused)")
@@ -139,6 +151,7 @@ class ShardBatchSampler(BucketBatchSampler):
     @property
     def settings(self) -> dict[str, float | int | bool | None]:
         return super().settings | {
+            "mix": self.shard_mix.settings if self.shard_mix is not None else None,
             "speed_perturbation": self.shard_speeds is not None,
             "shards": len(self.layout.paths),
             "shuffle_buffer": self.buffer,
@@ -157,25 +170,25 @@ class ShardBatchSampler(BucketBatchSampler):
         epoch = self.epoch if epoch is None else epoch
         if epoch in self._cached:
             return self._cached[epoch][0]
-        speeds = self.shard_speeds(epoch) if self.shard_speeds else np.ones(len(self.durations))
-        durations = self.durations / np.asarray(speeds, dtype=np.float64)
         readers = self.readers.get(epoch, self.world_size * self.workers)
-        pieces = self.layout.pieces(max(1, math.ceil(PIECES_PER_READER * readers / len(self.layout.paths))))
-        seconds = np.array([self.durations[rows].sum() for _, rows in pieces])
+        pieces = self.epoch_pieces(epoch, readers)
+        seconds = np.array([self.durations[rows].sum() for _, rows, _ in pieces])
+        speeds = self.copy_speeds(epoch, 1 + max((copy for _, _, copy in pieces), default=0))
         planned = []
         for reader, dealt in enumerate(deal(seconds, readers, np.random.default_rng([self.seed, epoch]))):
             stream = [pieces[i] for i in dealt]
-            planned.append(self.reader_batches(epoch, reader, stream, durations))
+            planned.append(self.reader_batches(epoch, reader, stream, speeds))
         count = min(len(batches) for batches in planned)
         left_out = sum(len(row) for batches in planned for row in batches[count:])
+        drawn = sum(len(rows) for _, rows, _ in pieces)  # the split, or what a mix draws of it
         if left_out and self.rank == 0:
-            many = left_out > 0.1 * len(self.durations)  # shards too few or too unequal for the readers
+            many = left_out > 0.1 * drawn  # shards too few or too unequal for the readers
             log.log(
                 logging.WARNING if many else logging.INFO,
                 "epoch %d: %d of %d utterances past the %d readers' equal share of batches wait for another epoch%s",
                 epoch,
                 left_out,
-                len(self.durations),
+                drawn,
                 readers,
                 " (write smaller shards: vasr-shard --shard-size)" if many else "",
             )
@@ -186,23 +199,56 @@ class ShardBatchSampler(BucketBatchSampler):
             for rank in range(self.world_size)
         ]
         kept = {e: v for e, v in self._cached.items() if e >= epoch - 1}
-        self._cached = kept | {epoch: (batches, Draw.each_once(speeds))}
+        self._cached = kept | {epoch: (batches, Draw.each_once(np.ones(len(self.durations))))}
         return batches
 
-    def reader_batches(self, epoch: int, reader: int, stream: list[tuple[Piece, np.ndarray]], durations: np.ndarray):
-        """One reader's batches of ``epoch`` from its pieces ``stream`` (with their utterances), each with the
-        reader's watermark."""
-        rows = np.concatenate([members for _, members in stream])
-        positions = np.concatenate(
-            [place * STRIDE + self.layout.member[members] for place, (_, members) in enumerate(stream)]
-        )
-        positions = dict(zip(rows.tolist(), positions.tolist(), strict=True))
+    def epoch_pieces(self, epoch: int, readers: int) -> list[tuple[Piece, np.ndarray, int]]:
+        """The pieces of shards ``epoch`` reads, with their utterances and copy: every piece once, or with a mix,
+        each piece once per copy the draw makes of some of its utterances, holding just those (the piece's bounds
+        narrowed to them, so fewer members are read past)."""
+        cut = self.layout.pieces(max(1, math.ceil(PIECES_PER_READER * readers / len(self.layout.paths))))
+        if self.shard_mix is None:
+            return [(piece, rows, 0) for piece, rows in cut]
+        counts = np.bincount(self.shard_mix.draw(self.seed, epoch), minlength=len(self.durations))
+        member, offset = self.layout.member, self.layout.offset
+        found = []
+        for copy in range(int(counts.max(initial=0))):
+            for (shard, *_), rows in cut:
+                drawn = rows[counts[rows] > copy]
+                if len(drawn):
+                    piece = (shard, int(member[drawn[0]]), int(member[drawn[-1]]) + 1, int(offset[drawn[0]]))
+                    found.append((piece, drawn, copy))
+        return found
+
+    def copy_speeds(self, epoch: int, copies: int) -> np.ndarray:
+        """The speed factors of ``epoch``'s utterances, a row per copy (ones without speed perturbation); first
+        copies asked with one argument, as an ``epoch_speeds`` of one argument (bench/padding.py's) takes."""
+        if self.shard_speeds is None:
+            return np.ones((copies, len(self.durations)))
+        drawn = [self.shard_speeds(epoch, copy) if copy else self.shard_speeds(epoch) for copy in range(copies)]
+        return np.asarray(drawn, dtype=np.float64)
+
+    def reader_batches(
+        self, epoch: int, reader: int, stream: list[tuple[Piece, np.ndarray, int]], speeds: np.ndarray
+    ) -> list[ShardBatch]:
+        """One reader's batches of ``epoch`` from its pieces ``stream`` (with their utterances and copy; ``speeds``
+        a row per copy), each with the reader's watermark; batched by place in the stream, so two copies of an
+        utterance are two entries."""
+        rows = np.concatenate([members for _, members, _ in stream])
+        places = np.concatenate([np.full(len(members), place) for place, (_, members, _) in enumerate(stream)])
+        copies = np.concatenate([np.full(len(members), copy) for _, members, copy in stream])
+        positions = places * STRIDE + self.layout.member[rows]
+        durations = self.durations[rows] / speeds[copies, rows]
         rng = random.Random(self.seed * 100_003 + epoch * 1009 + reader)
-        batches = buffered_batches(rows, durations, self.buffer, self.batch_size, self.max_seconds, self.pad_to, rng)
-        firsts = [min(positions[row] for row in batch) for batch in batches]
+        entries = np.arange(len(rows))
+        batches = buffered_batches(entries, durations, self.buffer, self.batch_size, self.max_seconds, self.pad_to, rng)
+        firsts = [int(positions[batch].min()) for batch in batches]
         watermarks = np.minimum.accumulate(firsts[::-1])[::-1].tolist() if batches else []
-        pieces = tuple(piece for piece, _ in stream)
-        return [ShardBatch(b, epoch, pieces, w) for b, w in zip(batches, watermarks, strict=True)]
+        pieces = tuple(piece for piece, _, _ in stream)
+        return [
+            ShardBatch(rows[b].tolist(), epoch, pieces, w, places[b].tolist(), copies[b].tolist())
+            for b, w in zip(batches, watermarks, strict=True)
+        ]
 
 
 class ShardDataset(SpeechDataset):
@@ -218,8 +264,8 @@ class ShardDataset(SpeechDataset):
     ) -> None:
         super().__init__(items, tokenizer, augmentation=augmentation, seed=seed)
         self.layout = ShardLayout.of(self.items)
-        self.streams: dict[tuple[int, tuple[Piece, ...]], tuple[StreamReader, dict]] = {}
-        self.speeds: dict[int, np.ndarray] = {}
+        self.streams: dict[tuple[int, tuple[Piece, ...]], StreamReader] = {}
+        self.speeds: dict[tuple[int, int], np.ndarray] = {}
 
     def __getitem__(self, key):
         raise TypeError("sharded training audio is read a batch at a time, as ShardBatchSampler plans it")
@@ -228,27 +274,22 @@ class ShardDataset(SpeechDataset):
         key = (batch.epoch, batch.stream)
         if key not in self.streams:  # a new epoch's readers replace the last one's
             self.streams = {k: v for k, v in self.streams.items() if k[0] == batch.epoch}
-            places: dict[int, list[tuple[int, int, int]]] = {}
-            for place, (shard, first, end, _) in enumerate(batch.stream):
-                places.setdefault(shard, []).append((first, end, place))
-            reader = StreamReader([(self.layout.paths[shard], *piece) for shard, *piece in batch.stream])
-            self.streams[key] = reader, places
-        reader, places = self.streams[key]
+            self.streams[key] = StreamReader([(self.layout.paths[shard], *piece) for shard, *piece in batch.stream])
+        reader = self.streams[key]
         examples = []
-        for row in batch:
-            member = int(self.layout.member[row])
-            place = next(p for first, end, p in places[int(self.layout.shard[row])] if first <= member < end)
-            position = place * STRIDE + member
+        for row, place, copy in zip(batch, batch.places, batch.copies, strict=True):
+            position = place * STRIDE + int(self.layout.member[row])
             audio = decode_audio(reader.read(position, batch.watermark), self.sample_rate)
-            examples.append(
-                self.example(self.items[row], SampleKey(row, batch.epoch, self.speed(batch.epoch, row)), audio)
-            )
+            speed = self.speed(batch.epoch, row, copy)
+            examples.append(self.example(self.items[row], SampleKey(row, batch.epoch, speed, copy), audio))
         return examples
 
-    def speed(self, epoch: int, row: int) -> float:
-        """The speed factor the sampler planned ``row`` with in ``epoch`` (the augmentation's seeded draw)."""
+    def speed(self, epoch: int, row: int, copy: int = 0) -> float:
+        """The speed factor the sampler planned ``row``'s ``copy`` with in ``epoch`` (the augmentation's seeded
+        draw)."""
         if self.augmentation is None:
             return 1.0
-        if epoch not in self.speeds:
-            self.speeds = {epoch: self.augmentation.epoch_speeds(self.seed, epoch, len(self))}
-        return float(self.speeds[epoch][row])
+        if (epoch, copy) not in self.speeds:
+            kept = {key: value for key, value in self.speeds.items() if key[0] == epoch}
+            self.speeds = kept | {(epoch, copy): self.augmentation.epoch_speeds(self.seed, epoch, len(self), copy)}
+        return float(self.speeds[epoch, copy][row])

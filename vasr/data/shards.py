@@ -5,8 +5,8 @@ A shard ``train-000003.tar`` holds, per utterance, the file's own bytes (``<key>
 (``000017``), so any tar reader, or WebDataset itself, reads them. Beside the shards, ``train.jsonl`` indexes them
 as an ordinary manifest (``file`` is ``train-000003.tar#000017@84992``: the member and its tar header's offset;
 duration stated): the corpus is validated, its vocabulary built and its batches planned from that index, without
-opening a shard. Validation and test stay on files (``val.jsonl``, ``test.jsonl``): they are scored in order, by
-every scoring path (export, LM tuning, vasr-evaluate).
+opening a shard. Validation and test are sharded alike (``val-NNNNNN.tar``, ``val.jsonl``...), so the folder holds
+everything a run reads; every scoring path (export, LM tuning, vasr-evaluate) reads their members by path, in order.
 
 Training reads each shard from its start to its end (one open and one sequential read per shard, not one per
 utterance): what a cluster file system serves well. docs/data.md compares the formats and says why this one.
@@ -26,15 +26,15 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
-from vasr.audio import MEMBER_MARK
+from vasr.audio import MEMBER_MARK, split_member
 from vasr.data.index import Item, UtteranceIndex
 from vasr.data.sources import ManifestError
-from vasr.data.splits import write_splits
 
 AudioEncoding = Literal["flac", "original"]
 # Source subtypes FLAC holds sample for sample: the others (float, MP3...) keep their own bytes.
 LOSSLESS = ("PCM_16", "PCM_24", "PCM_S8")
 FORMAT_FILE = "shards.json"
+SPLITS = ("train", "val", "test")
 # A member's place in a stream: the shard's place among the stream's shards times this, plus its number.
 STRIDE = 1 << 32
 
@@ -96,30 +96,35 @@ class ShardWriter:
 def write_shards(
     splits: dict[str, UtteranceIndex], folder: str | Path, shard_size: int = 1000, audio: AudioEncoding = "original"
 ) -> dict:
-    """The training split into shards indexed by ``train.jsonl``; validation and test as file manifests
-    (``val.jsonl``, ``test.jsonl``, absolute paths); ``shards.json`` says what was written (returned)."""
+    """Each split into its own shards (``train-NNNNNN.tar``, ``val-…``, ``test-…``) indexed by ``<split>.jsonl``, so
+    the folder holds all a run reads and moves as one; ``shards.json`` says what was written (returned)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    writer = ShardWriter(folder, "train", shard_size, audio)
-    train = splits["train"]
-    try:
-        with (folder / "train.jsonl").open("w", encoding="utf-8") as index:
-            for item in train:
-                record = {"id": item.id, "sentence": item.sentence, "file": writer.add(item), "duration": item.duration}
-                index.write(json.dumps(record, ensure_ascii=False) + "\n")
-    finally:
-        writer.close()
-    write_splits({name: splits.get(name, UtteranceIndex.of([])) for name in ("val", "test")}, folder)
+    counts = {name: shard_split(splits.get(name, UtteranceIndex.of([])), folder, name, shard_size, audio)
+              for name in SPLITS}  # fmt: skip
     summary = {
         "format": "webdataset",
         "audio": audio,
         "shard_size": shard_size,
-        "shards": writer.shards,
+        "shards": counts,
         "utterances": {name: len(items) for name, items in splits.items()},
-        "train_hours": round(float(train.durations.sum()) / 3600, 4),
+        "train_hours": round(float(splits["train"].durations.sum()) / 3600, 4),
     }
     (folder / FORMAT_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def shard_split(items: UtteranceIndex, folder: Path, name: str, shard_size: int, audio: AudioEncoding) -> int:
+    """``items`` into ``<name>-NNNNNN.tar`` shards in their order, indexed by ``<name>.jsonl``; how many shards."""
+    writer = ShardWriter(folder, name, shard_size, audio)
+    try:
+        with (folder / f"{name}.jsonl").open("w", encoding="utf-8") as index:
+            for item in items:
+                record = {"id": item.id, "sentence": item.sentence, "file": writer.add(item), "duration": item.duration}
+                index.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        writer.close()
+    return writer.shards
 
 
 def shard_manifests(folder: str | Path) -> dict[str, Path]:
@@ -127,14 +132,7 @@ def shard_manifests(folder: str | Path) -> dict[str, Path]:
     folder = Path(folder)
     if not (folder / FORMAT_FILE).is_file():
         raise ManifestError(f"{folder}: no {FORMAT_FILE}; data.shards names a folder vasr-shard wrote")
-    return {name: folder / f"{name}.jsonl" for name in ("train", "val", "test")}
-
-
-def split_member(path: str) -> tuple[str, str, int]:
-    """(shard, key, header offset) of a member's path ``SHARD.tar#KEY@OFFSET``."""
-    name, _, member = path.rpartition("#")
-    key, _, offset = member.partition("@")
-    return name, key, int(offset or 0)
+    return {name: folder / f"{name}.jsonl" for name in SPLITS}
 
 
 def is_sharded(items: UtteranceIndex) -> bool:

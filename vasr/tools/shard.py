@@ -1,8 +1,9 @@
-"""``vasr-shard MANIFEST OUT``: a corpus's training split written into shards that ``data.shards=OUT`` trains from.
+"""``vasr-shard MANIFEST OUT``: a corpus's splits written into shards that ``data.shards=OUT`` trains from.
 
 The manifest (any that ``data.manifest`` takes) is validated as a training run reads it and split the same way
 (``--val-ratio``/``--test-ratio``/``--seed``, or ``--val-manifest``/``--test-manifest``); transcripts are stored
-as the corpus writes them and normalised at training time. Validation and test stay on files.
+as the corpus writes them and normalised at training time. Validation and test are sharded too: OUT holds all a
+run reads, to be copied to a cluster as it is.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from vasr.data.splits import load_splits
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="vasr-shard", description=__doc__)
     parser.add_argument("manifest", help="the corpus's manifest (vasr, NeMo, lhotse or a table)")
-    parser.add_argument("out", type=Path, help="folder for train-NNNNNN.tar, train/val/test.jsonl, shards.json")
+    parser.add_argument("out", type=Path, help="folder for {train,val,test}-NNNNNN.tar and .jsonl, shards.json")
     parser.add_argument("--audio-dir", type=Path, help="the folder relative file entries start from")
     parser.add_argument("--val-manifest", help="validation split (default: --val-ratio of the manifest)")
     parser.add_argument("--test-manifest", help="test split (default: --test-ratio of the manifest)")
@@ -55,8 +56,9 @@ def main(argv: list[str] | None = None) -> None:
         logging.info("validation: %s", report.summary())
     summary = write_shards(splits, args.out, args.shard_size, args.audio)
     print(
-        f"{args.out}: {summary['shards']} shards of {summary['utterances']['train']} training utterances "
-        f"({summary['train_hours']} h); train with data.shards={args.out}"
+        f"{args.out}: {summary['shards']['train']} shards of {summary['utterances']['train']} training utterances "
+        f"({summary['train_hours']} h), validation and test in {summary['shards']['val']} and "
+        f"{summary['shards']['test']} shards; train with data.shards={args.out}"
     )
 
 
