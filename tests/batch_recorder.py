@@ -26,3 +26,15 @@ def trained_batches(path: Path, rank: int = 0) -> dict[int, tuple[list[str], str
     keeps its last record."""
     rows = [row for row in map(json.loads, path.read_text().splitlines()) if row["rank"] == rank]
     return {row["step"]: (row["ids"], row["audio"]) for row in rows}
+
+
+def record_to(path: Path) -> list[str]:
+    """train.py's options that add this callback, appending to ``path``."""
+    return ["+callbacks.record._target_=tests.batch_recorder.RecordBatches", f"+callbacks.record.path={path}"]
+
+
+def batches_by_rank(path: Path, steps: int, ranks: int = 2) -> list[dict[int, tuple[list[str], str]]]:
+    """:func:`trained_batches` of every rank, each of which must have trained steps ``0 … steps - 1``."""
+    found = [trained_batches(path, rank) for rank in range(ranks)]
+    assert all(sorted(batches) == list(range(steps)) for batches in found)
+    return found

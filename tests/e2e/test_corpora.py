@@ -8,7 +8,8 @@ import sys
 import pytest
 import soundfile as sf
 
-from tests.batch_recorder import trained_batches
+from tests.batch_recorder import batches_by_rank, record_to
+from tests.e2e.test_distributed import TWO_RANKS
 from tests.e2e.test_train import finish, launch, run
 from tests.prepare.test_vivos import vivos
 from vasr.prepare import prepare
@@ -102,18 +103,14 @@ def test_a_mix_under_ddp_gives_each_rank_its_own_part_of_the_draw(corpus, tmp_pa
         "data.val_ratio=0.25",
         "data.test_ratio=0.25",
         "trainer.val_check_interval=2",
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
+        *TWO_RANKS,
         "augment=default",
-        "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
-        f"+callbacks.record.path={record}",
+        *record_to(record),
         f"paths.runs_dir={tmp_path / 'runs'}",
         "run_name=ddp-mix",
         timeout=420,
     )
-    ranks = [trained_batches(record, rank) for rank in (0, 1)]
-    assert sorted(ranks[0]) == sorted(ranks[1]) == [0, 1, 2, 3]
+    ranks = batches_by_rank(record, steps=4)
     for step in range(4):
         assert not set(ranks[0][step][0]) & set(ranks[1][step][0])
     trained = {uid.split("/")[0] for rank in ranks for ids, _ in rank.values() for uid in ids}

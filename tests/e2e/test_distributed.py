@@ -26,6 +26,8 @@ from vasr.recipe.plots import read_metrics
 
 pytestmark = pytest.mark.slow
 QUICK = ["model=micro", "logger=csv", "decode=greedy", "~nlu", "data.loader.max_seconds=20", "test_after_fit=false"]
+# Two CPU processes over gloo.
+TWO_RANKS = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
 # What the resume tests run with: the default logger (W&B offline, and metrics.csv).
 RESUMABLE = [option for option in QUICK if option != "logger=csv"]
 # The fault tests' bounds: a collective waits this long for a lost rank, the others this long to check in.

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.batch_recorder import trained_batches
+from tests.batch_recorder import batches_by_rank, record_to, trained_batches
 from tests.conftest import ROOT
 from tests.data.test_shards import sharded_splits
-from tests.e2e.test_distributed import QUICK, RESUMABLE
+from tests.e2e.test_distributed import QUICK, RESUMABLE, TWO_RANKS
 from tests.e2e.test_distributed_families import killed_at
 from tests.e2e.test_train import clean_env, corpus_args, run
 
@@ -100,20 +100,16 @@ def test_ddp_on_a_mix_of_two_sharded_corpora(corpus, shards, tmp_path):
         "data=corpora",
         f"data.corpora={{small: {{shards: {shards}, weight: 2}}, big: {{shards: {other}, weight: 0.5}}}}",
         "augment=default",
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
+        *TWO_RANKS,
         "trainer.max_steps=4",
         "trainer.val_check_interval=2",
         "trainer.check_val_every_n_epoch=null",
-        "+callbacks.record._target_=tests.batch_recorder.RecordBatches",
-        f"+callbacks.record.path={record}",
+        *record_to(record),
         f"paths.runs_dir={tmp_path}",
         "run_name=mix",
         timeout=600,
     )
-    ranks = [trained_batches(record, rank) for rank in (0, 1)]
-    assert sorted(ranks[0]) == sorted(ranks[1]) == [0, 1, 2, 3]
+    ranks = batches_by_rank(record, steps=4)
     for step in range(4):  # only the twice-drawn corpus's utterances can be on both ranks at once: its two copies
         assert all(uid.startswith("small/") for uid in set(ranks[0][step][0]) & set(ranks[1][step][0]))
     assert {uid.split("/")[0] for rank in ranks for ids, _ in rank.values() for uid in ids} == {"small", "big"}
