@@ -8,7 +8,8 @@ utterances is cut into batches by the file sampler's rule (:func:`make_batches`:
 buffer once. The plan needs only the index's durations, so every rank makes the same one, with no
 communication, and knows every reader's batch count: each reader serves the smallest count (the few batches past
 it are left out of that epoch, other ones each epoch), so every rank steps the same number of times and none
-waits for another at the epoch's end.
+waits for another at the epoch's end. With a mix of corpora the epoch's draw decides what is read: a piece is dealt
+once per copy the draw makes of some of its utterances, holding just those.
 
 A rank's batches alternate between its workers (batch ``p`` from reader ``p mod workers``, as the DataLoader
 hands them out), and the sampler's state is :class:`BucketBatchSampler`'s: batches trained on. A resumed run
