@@ -21,5 +21,7 @@ def test_vasr_shard_writes_every_split_into_shards_and_names_the_option(corpus, 
 def test_vasr_shard_refuses_a_bad_manifest_with_its_lines(tmp_path):
     manifest = tmp_path / "bad.jsonl"
     manifest.write_text('{"id": "a", "sentence": "xin chào", "file": "missing.wav"}\n', encoding="utf-8")
-    with pytest.raises(SystemExit, match="bad.jsonl:1: audio file missing"):
+    with pytest.raises(SystemExit, match="bad.jsonl:1: audio file missing") as refused:
         main([str(manifest), str(tmp_path / "out")])
+    assert "--skip-bad" in str(refused.value) and "data.skip_bad" not in str(refused.value)
+    assert "give their folder with --audio-dir" in str(refused.value)

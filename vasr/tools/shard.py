@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from vasr.data.manifest import ManifestError
+from vasr.data.manifest import SKIP_IN_TRAINING, ManifestError
 from vasr.data.shards import write_shards
 from vasr.data.splits import load_splits
 
@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
             skip_bad=args.skip_bad,
         )
-    except ManifestError as error:
-        sys.exit(str(error))  # the data's fault: its message, not a traceback
+    except ManifestError as error:  # the data's fault: its message, not a traceback, with this tool's options
+        message = str(error).replace(SKIP_IN_TRAINING, "--skip-bad (each is counted in the log)")
+        if "audio file missing" in message and args.audio_dir is None:
+            message += "\nRelative file entries start from the manifest's folder: give their folder with --audio-dir"
+        sys.exit(message)
     for report in reports:
         logging.info("validation: %s", report.summary())
     summary = write_shards(splits, args.out, args.shard_size, args.audio)
