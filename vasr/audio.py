@@ -37,6 +37,12 @@ def member(path: str | Path) -> tuple[str, str, int] | None:
     return split_member(name) if MEMBER_MARK in name and not os.path.exists(name) else None
 
 
+def audio_file(path: str | Path) -> Path:
+    """The file that holds ``path``'s audio: a member's shard, or the file itself."""
+    found = member(path)
+    return Path(found[0] if found else path)
+
+
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Mono float32 audio at ``sample_rate``: channels averaged, resampled with soxr when needed. A shard member's
     path (``SHARD.tar#KEY@OFFSET``) is read from its shard at that offset (babble's talkers; training reads shards
@@ -155,12 +161,12 @@ class DurationCache:
 
         Raises ``soundfile.LibsndfileError`` for a file that is not audio.
         """
-        found = member(path)
-        stat = Path(found[0] if found else path).stat()  # a member's entry lasts as long as its shard is unchanged
+        stat = audio_file(path).stat()  # a member's entry lasts as long as its shard is unchanged
         key = str(path)
         entry = self._entries.get(key)
         if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
             return entry[2], entry[3], entry[4], entry[5]
+        found = member(path)
         source = io.BytesIO(shard_member(*found)) if found else key
         info = sf.info(source)
         rate = info.samplerate or 1

@@ -55,12 +55,10 @@ def corpus_key(data: DictConfig, seed: int) -> str:
     and modification time (a manifest edited between two runs in one folder is another corpus), and the layout of
     the saved arrays."""
     found = [OmegaConf.to_container(data, resolve=True), seed, ARRAYS_LAYOUT]
-    manifests = [data.manifest, data.get("val_manifest"), data.get("test_manifest")]
-    for given in [data, *named(data.get("corpora") or {}, "data.corpora").values()]:
-        if isinstance(given, str):
-            manifests.append(given)
-            continue
-        manifests += [given.get(key) for key in CORPUS_KEYS[:3]] if given is not data else []
+    corpora = [corpus_settings(data, name) for name in named(data.get("corpora") or {}, "data.corpora")]
+    manifests = []
+    for given in [data, *corpora]:
+        manifests += [given.get(key) for key in CORPUS_KEYS[:3]]
         manifests += list(shard_manifests(given.shards).values()) if given.get("shards") else []
     for manifest in manifests:
         path = Path(manifest) if manifest else None

@@ -23,7 +23,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import soundfile as sf
 
-from vasr.audio import SAMPLE_RATE, DurationCache, member
+from vasr.audio import SAMPLE_RATE, DurationCache, audio_file
 from vasr.data.index import IndexBuilder, Item, UtteranceIndex
 from vasr.data.sources import BadRow, ManifestError, Row, Source, open_source
 from vasr.text import normalize
@@ -137,6 +137,7 @@ def read_manifest(
     verify_durations: Verify = "sample",
     verify_sample: int = VERIFY_SAMPLE,
     workers: int | None = None,
+    skip_hint: str = SKIP_IN_TRAINING,
 ) -> tuple[UtteranceIndex, ValidationReport]:
     """Validate every row of ``manifest`` (vasr's JSON lines, NeMo's, a lhotse CutSet, a Hugging Face table: see
     :mod:`vasr.data.sources`); audio paths resolve against ``audio_dir`` (default: the manifest's folder).
@@ -145,7 +146,8 @@ def read_manifest(
     ``verify_durations`` says ``all``, or ``sample`` picks it among ``verify_sample`` random such rows (seeded:
     every rank picks the same): a million utterances then validate without a million file reads. A large plain
     JSON-lines manifest is read in pieces by ``workers`` processes (default: one per core, up to 8, from
-    ``READ_PIECE_BYTES`` of manifest up), with the same result as one.
+    ``READ_PIECE_BYTES`` of manifest up), with the same result as one. Bad rows are refused in one message that
+    ends with how to skip them (``skip_hint``: a run's option by default, a tool's own where a tool reads).
     """
     if verify_durations not in ("sample", "all", "none"):
         raise ValueError(f"verify_durations is {verify_durations!r}: give sample, all or none")
@@ -173,7 +175,7 @@ def read_manifest(
         index = verify_stated(index, picked.tolist(), Checks(Path(), cache, *options), report, errors, skip_bad)
     cache.save()
     if errors:
-        raise ManifestError(bad_lines_message(source.name, errors))
+        raise ManifestError(bad_lines_message(source.name, errors, skip=skip_hint))
     report.kept = len(index)
     return index, report
 
@@ -306,8 +308,7 @@ def check_row(row: Row, checks: Checks, report: ValidationReport) -> Item | None
         return limited(row, checks, report, Item(str(record["id"]), text, file, stated, row.number,
                                                  str(record["sentence"]), row.origin))  # fmt: skip
     path = Path(file)
-    found = member(path)  # a shard's member (a sharded split's manifest): its shard must be there
-    if not Path(found[0] if found else path).is_file():
+    if not audio_file(path).is_file():  # a shard's member (a sharded split's manifest): its shard
         raise BadRow(f"audio file missing: {path}")
     try:
         duration, rate, channels, promised = checks.cache.duration(path)

@@ -29,12 +29,12 @@ import soundfile as sf
 from vasr.audio import MEMBER_MARK, split_member
 from vasr.data.index import Item, UtteranceIndex
 from vasr.data.sources import ManifestError
+from vasr.data.splits import SPLITS
 
 AudioEncoding = Literal["flac", "original"]
 # Source subtypes FLAC holds sample for sample: the others (float, MP3...) keep their own bytes.
 LOSSLESS = ("PCM_16", "PCM_24", "PCM_S8")
 FORMAT_FILE = "shards.json"
-SPLITS = ("train", "val", "test")
 # A member's place in a stream: the shard's place among the stream's shards times this, plus its number.
 STRIDE = 1 << 32
 

@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from vasr.data.manifest import SKIP_IN_TRAINING, ManifestError
+from vasr.data.manifest import ManifestError
 from vasr.data.shards import write_shards
 from vasr.data.splits import load_splits
 
@@ -49,9 +49,10 @@ def main(argv: list[str] | None = None) -> None:
             test_ratio=args.test_ratio,
             seed=args.seed,
             skip_bad=args.skip_bad,
+            skip_hint="--skip-bad (each is counted in the log)",
         )
-    except ManifestError as error:  # the data's fault: its message, not a traceback, with this tool's options
-        message = str(error).replace(SKIP_IN_TRAINING, "--skip-bad (each is counted in the log)")
+    except ManifestError as error:  # the data's fault: its message, not a traceback
+        message = str(error)
         if "audio file missing" in message and args.audio_dir is None:
             message += "\nRelative file entries start from the manifest's folder: give their folder with --audio-dir"
         sys.exit(message)
