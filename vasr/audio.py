@@ -136,6 +136,31 @@ def wav_declared_frames(source: str | Path | BinaryIO) -> int | None:
     return None
 
 
+class Recording:
+    """A recording read one window at a time, resampled to 16 kHz mono."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError("no such file")
+        info = sf.info(str(self.path))  # raises LibsndfileError for what is not audio
+        if info.frames <= 0 or info.samplerate <= 0:
+            raise ValueError("no audio in file")
+        self.rate = info.samplerate
+        self.duration = info.frames / info.samplerate
+        self.samples = round(self.duration * SAMPLE_RATE)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """16 kHz samples ``[start, stop)``, read from the file's own rate."""
+        first = int(start * self.rate / SAMPLE_RATE)
+        last = int(np.ceil(stop * self.rate / SAMPLE_RATE))
+        audio, _ = sf.read(str(self.path), start=first, stop=last, dtype="float32", always_2d=True)
+        audio = to_mono(audio, self.rate)
+        out = np.zeros(stop - start, np.float32)
+        out[: min(len(audio), len(out))] = audio[: len(out)]
+        return out
+
+
 class DurationCache:
     """Durations read from file headers, remembered by (size, mtime) in a JSON file between runs."""
 

@@ -19,10 +19,10 @@ from transformers import AutoModelForCTC, pipeline
 from tests.conftest import ROOT
 from tests.e2e.test_train import corpus_args, run
 from tests.families import TINY, save_tiny_checkpoint
-from vasr.audio import SAMPLE_RATE, load_audio
+from vasr.audio import SAMPLE_RATE, Recording, load_audio
 from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.transcribe import main as transcribe
-from vasr.infer.transcriber import Recording, Transcriber
+from vasr.infer.transcriber import Transcriber
 from vasr.model.export import load_features, load_for_inference
 from vasr.model.family import family_of
 from vasr.model.onnx import main as export_onnx_command

@@ -14,16 +14,15 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 import torch
 from transformers import PreTrainedModel
 
-from vasr.audio import SAMPLE_RATE, to_mono
+from vasr.audio import SAMPLE_RATE, Recording
 from vasr.data.collate import CTCCollator, Example
 from vasr.data.features import AudioFeatures
 from vasr.decoding.ctc import CTCDecoding, cut_log_probs
 from vasr.infer.posteriors import model_inputs, resolve_device
+from vasr.infer.vad import speech_segments
 from vasr.model.family import family_of
 from vasr.text.itn import written_spans
 
@@ -79,31 +78,6 @@ def windows(samples: int, chunk: int, context: int, ratio: int) -> list[Window]:
         keep_to = None if last else (left + chunk) // ratio
         found.append(Window(start - left, min(stop + context, samples), left // ratio, keep_to))
     return found
-
-
-class Recording:
-    """A recording read one window at a time, resampled to 16 kHz mono."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError("no such file")
-        info = sf.info(str(self.path))  # raises LibsndfileError for what is not audio
-        if info.frames <= 0 or info.samplerate <= 0:
-            raise ValueError("no audio in file")
-        self.rate = info.samplerate
-        self.duration = info.frames / info.samplerate
-        self.samples = round(self.duration * SAMPLE_RATE)
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """16 kHz samples ``[start, stop)``, read from the file's own rate."""
-        first = int(start * self.rate / SAMPLE_RATE)
-        last = int(np.ceil(stop * self.rate / SAMPLE_RATE))
-        audio, _ = sf.read(str(self.path), start=first, stop=last, dtype="float32", always_2d=True)
-        audio = to_mono(audio, self.rate)
-        out = np.zeros(stop - start, np.float32)
-        out[: min(len(audio), len(out))] = audio[: len(out)]
-        return out
 
 
 class Transcriber:
@@ -166,42 +140,6 @@ class Transcriber:
                 for word, a, b in self.decoding.words(self.log_probs(audio, start, stop))
             ]
         return Transcript(str(path), " ".join(w.word for w in found), round(audio.duration, 3), found)
-
-
-def frame_energy(audio: Recording, frame: int, block_seconds: float = 30.0) -> np.ndarray:
-    """RMS of each ``frame`` samples (16 kHz) of the file, read block by block."""
-    energies = []
-    block = max(frame, int(block_seconds * SAMPLE_RATE) // frame * frame)
-    for start in range(0, audio.samples, block):
-        samples = audio.read(start, min(start + block, audio.samples))
-        usable = len(samples) // frame * frame
-        if usable:
-            energies.append(np.sqrt((samples[:usable].reshape(-1, frame) ** 2).mean(axis=1)))
-    return np.concatenate(energies) if energies else np.zeros(0)
-
-
-def speech_segments(audio: Recording, frame: int, pause_seconds: float) -> list[tuple[int, int]]:
-    """``[start, stop)`` samples of the stretches between pauses of ``pause_seconds`` or more, cut mid-pause.
-
-    A pause is a run of frames below 5% of the file's loud (95th percentile) level. Models are
-    fine-tuned on single utterances: read one stretch of speech at a time, standardised alone,
-    they see what they were trained on, and a pause between words becomes a word boundary.
-    """
-    energy = frame_energy(audio, frame)
-    if not len(energy):
-        return [(0, audio.samples)]
-    quiet = energy < max(0.05 * np.percentile(energy, 95), 1e-5)
-    shortest = max(1, round(pause_seconds * SAMPLE_RATE / frame))
-    cuts, run = [], 0
-    for index, is_quiet in enumerate([*quiet, False]):
-        if is_quiet:
-            run += 1
-            continue
-        if run >= shortest and index - run > 0 and index < len(quiet):
-            cuts.append((index - run // 2) * frame)
-        run = 0
-    bounds = [0, *cuts, audio.samples]
-    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _batches(plan: list[Window], size: int) -> Iterator[list[tuple[int, Window]]]:
