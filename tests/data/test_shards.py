@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.upstream import reader_works, webdataset_reads_its_own_shard
 from vasr.audio import MEMBER_MARK, DurationCache, decode_audio, load_audio
 from vasr.data.index import UtteranceIndex
 from vasr.data.manifest import ManifestError, read_manifest
@@ -117,8 +118,9 @@ def test_files_among_shard_members_are_refused(corpus, shards):
         ShardLayout.of(mixed)
 
 
-def test_webdataset_reads_the_shards_as_they_are(shards):
+def test_webdataset_reads_the_shards_as_they_are(shards, tmp_path):
     wds = pytest.importorskip("webdataset")
+    reader_works("webdataset", lambda: webdataset_reads_its_own_shard(tmp_path))
     urls = [str(path) for path in sorted(shards.glob("train-*.tar"))]
     samples = list(wds.WebDataset(urls, shardshuffle=False, empty_check=False).to_tuple("flac", "json"))
     index = sharded_splits(shards)["train"]

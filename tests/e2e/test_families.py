@@ -19,6 +19,7 @@ from transformers import AutoModelForCTC, pipeline
 from tests.conftest import ROOT
 from tests.e2e.test_train import corpus_args, run
 from tests.families import TINY, save_tiny_checkpoint
+from tests.upstream import onnxruntime_runs_an_onnx_made_model, reader_works
 from vasr.audio import SAMPLE_RATE, Recording, load_audio
 from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.transcribe import main as transcribe
@@ -113,6 +114,7 @@ def test_vasr_evaluate_scores_the_export_with_its_tuned_lm(trained, corpus, tmp_
 
 def test_vasr_export_onnx_gives_pytorchs_logits(trained, corpus, tmp_path):
     ort = pytest.importorskip("onnxruntime")
+    reader_works("onnxruntime", onnxruntime_runs_an_onnx_made_model)
     _, folder = trained
     export_onnx_command([str(folder / "export"), str(tmp_path)])
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
