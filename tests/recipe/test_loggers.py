@@ -1,5 +1,7 @@
 import csv
 
+import wandb
+
 from vasr.recipe.loggers import WANDB_ID, ResumableCSVLogger, wandb_logger
 from vasr.recipe.run_folder import RunFolder
 
@@ -43,4 +45,16 @@ def test_a_trained_folder_without_its_wandb_id_starts_a_new_run_and_says_so(tmp_
     logger = wandb_logger(project="vasr", name="r", save_dir=str(tmp_path))
     assert logger.experiment.id and (tmp_path / WANDB_ID).read_text() == logger.experiment.id
     assert "wandb_id.txt is missing or empty: the resumed run logs to a new W&B run" in caplog.text
+    logger.experiment.finish()
+
+
+def test_wandb_is_not_told_the_deprecated_anonymous_setting(tmp_path, monkeypatch):
+    """Lightning hands every run it makes ``anonymous=None``, and W&B warns on each that the setting has no effect."""
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    made, init = [], wandb.init
+    monkeypatch.setattr(wandb, "init", lambda **settings: made.append(settings) or init(**settings))
+    logger = wandb_logger(project="vasr", name="r", save_dir=str(tmp_path))
+    logger.log_metrics({"train/loss": 1.0}, step=1)
+    assert len(made) == 1 and "anonymous" not in made[0] and made[0]["dir"] == str(tmp_path)
+    assert logger.experiment.id == (tmp_path / WANDB_ID).read_text() and logger.version == logger.experiment.id
     logger.experiment.finish()

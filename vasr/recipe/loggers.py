@@ -94,26 +94,32 @@ def wandb_logger(
     """W&B, offline unless told otherwise; a resumed run continues its W&B run (id kept in ``wandb_id.txt``),
     and a sweep's jobs are grouped by their sweep folder."""
     folder = Path(save_dir)
-    id_file = folder / WANDB_ID
-    resume_id = read_wandb_id(folder) if mode != "disabled" and rank_zero_only.rank == 0 else None
+    writer = rank_zero_only.rank == 0
+    resume_id = read_wandb_id(folder) if mode != "disabled" and writer else None
     group = group or (folder.parent.name if "sweep" in folder.parent.name else None)
-    logger = WandbLogger(
-        project=project,
-        name=name,
-        group=group,
-        tags=list(tags),
-        mode=mode,
-        save_dir=str(folder),
-        id=resume_id,
-        resume="allow" if resume_id else None,
-    )
-    # Lightning always passes W&B's deprecated `anonymous` setting (as None), and W&B warns about it on every run.
-    logger._wandb_init.pop("anonymous", None)
-    if rank_zero_only.rank == 0 and mode != "disabled":
-        # The id exists once W&B has made the run (Lightning makes it lazily, on first use): make it now.
+    settings = {"group": group, "tags": list(tags), "mode": mode, "resume": "allow" if resume_id else None}
+    experiment = None
+    if writer:
         folder.mkdir(parents=True, exist_ok=True)
-        id_file.write_text(logger.experiment.id)
-    return logger
+        experiment = wandb_run(project=project, name=name, dir=str(folder), id=resume_id, **settings)
+        if mode != "disabled":
+            (folder / WANDB_ID).write_text(experiment.id)
+    return WandbLogger(
+        project=project, name=name, save_dir=str(folder), id=resume_id, experiment=experiment, **settings
+    )
+
+
+def wandb_run(**settings: Any) -> Any:
+    """The W&B run (``wandb.init``'s arguments), made here and handed to Lightning as its ``experiment``: a run
+    Lightning makes gets W&B's deprecated ``anonymous`` setting (Lightning always passes it, as None) and W&B warns
+    about it on every run. Made now, the run's id is known before training (``wandb_id.txt``); its metrics are
+    plotted against the trainer's step, as Lightning sets up a run it makes itself."""
+    import wandb
+
+    run = wandb.init(**settings)
+    run.define_metric("trainer/global_step")
+    run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
+    return run
 
 
 def read_wandb_id(folder: Path) -> str | None:
