@@ -3,7 +3,14 @@ import torch
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC
 
 from tests.conftest import MICRO_ARCHITECTURE
-from vasr.model.build import PretrainedUnavailable, build_from_config, load_pretrained, pretrained_vocab
+from vasr.model.build import (
+    PretrainedUnavailable,
+    build_from_config,
+    compile_blocks,
+    load_pretrained,
+    pretrained_vocab,
+    raise_recompile_limit,
+)
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 
@@ -55,3 +62,28 @@ def test_trains_a_step_after_loading(saved_checkpoint, tmp_path):
     loss.backward()
     assert torch.isfinite(loss) and model.lm_head.weight.grad is not None
     assert isinstance(model, Wav2Vec2ForCTC)
+
+
+def test_compiled_blocks_get_a_recompile_limit_that_fits_them():
+    assert hasattr(torch.compiler.config, "recompile_limit"), (
+        f"torch {torch.__version__} has no torch.compiler.config.recompile_limit: "
+        "vasr.model.build.raise_recompile_limit now sets it in torch's private torch._dynamo.config"
+    )
+    model = build_from_config(MICRO_ARCHITECTURE, build_vocab("corpus", ["bật đèn"]), PAD)
+    blocks = len(model.wav2vec2.feature_extractor.conv_layers) + len(model.wav2vec2.encoder.layers)
+    with torch.compiler.config.patch(recompile_limit=8):  # torch's own patch: its settings are not plain attributes
+        compile_blocks(model)
+        assert torch.compiler.config.recompile_limit == 8 * blocks
+        raise_recompile_limit(2)  # raised, never lowered
+        assert torch.compiler.config.recompile_limit == 8 * blocks
+
+
+def test_a_torch_without_the_public_recompile_limit_is_raised_through_its_dynamo_config(monkeypatch):
+    with torch.compiler.config.patch(recompile_limit=8):
+        with monkeypatch.context() as older_torch:
+            older_torch.delattr(torch.compiler, "config")
+            raise_recompile_limit(64)
+        assert torch.compiler.config.recompile_limit == 64, (
+            f"torch {torch.__version__}: torch._dynamo.config.cache_size_limit no longer sets the recompile limit, "
+            "which vasr.model.build.raise_recompile_limit sets where torch.compiler.config lacks it"
+        )

@@ -171,7 +171,16 @@ def compile_blocks(model: PreTrainedModel) -> None:
     family = family_of(model.config)
     convolutions = family.encoder(model).feature_extractor.conv_layers if family.has_feature_encoder(model) else []
     blocks = [*convolutions, *family.layers(model)]
-    limit = torch._dynamo.config.recompile_limit
-    torch._dynamo.config.recompile_limit = max(limit, 8 * len(blocks))
+    raise_recompile_limit(8 * len(blocks))
     for block in blocks:
         block.compile(dynamic=True)
+
+
+def raise_recompile_limit(limit: int) -> None:
+    """``torch.compile``'s recompile limit raised to at least ``limit``, through ``torch.compiler.config`` (public in
+    current torch); a torch too old to have it there holds it only in ``torch._dynamo.config``, as
+    ``cache_size_limit`` (the name current torch keeps as an alias), the one place vasr reaches into it."""
+    public = getattr(torch.compiler, "config", None)
+    config = public if hasattr(public, "recompile_limit") else torch._dynamo.config
+    name = "recompile_limit" if config is public else "cache_size_limit"
+    setattr(config, name, max(getattr(config, name), limit))
