@@ -11,7 +11,7 @@ from vasr.data.datamodule import SpeechDataModule
 from vasr.data.splits import load_splits
 from vasr.decoding.metrics import error_rates
 from vasr.model.build import build_from_config
-from vasr.model.module import CTCModule
+from vasr.model.module import CTCModule, unscales_in_step
 from vasr.text.vocab import PAD, build_vocab, make_tokenizer, save_vocab
 
 
@@ -141,6 +141,16 @@ class NormRecordingAdamW(torch.optim.AdamW):
         self.norms.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
         super().step()
         return loss
+
+
+def test_torch_still_marks_the_optimizers_that_unscale_in_their_own_step():
+    """The mark vasr's clipping (and torch's GradScaler, and Lightning's refusal to clip) reads."""
+    weights = [torch.nn.Parameter(torch.zeros(3))]
+    assert unscales_in_step(torch.optim.AdamW(weights, fused=True)), (
+        f"torch {torch.__version__}: a fused AdamW no longer has _step_supports_amp_scaling = True; "
+        "vasr.model.module.unscales_in_step must read what torch marks it with now"
+    )
+    assert not unscales_in_step(torch.optim.AdamW(weights)) and not unscales_in_step(torch.optim.SGD(weights, lr=0.1))
 
 
 @pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])

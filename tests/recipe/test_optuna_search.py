@@ -61,9 +61,13 @@ def test_a_sweep_that_optuna_cannot_sample_is_named():
         search_space(["+callbacks=glob(*)"])
 
 
-def search(tmp_path: Path, launcher, storage: str | None, n_trials: int) -> OptunaSearch:
-    """One worker of the study ``vasr``, sampling ``lr`` at random."""
-    config = OmegaConf.create({"optimized_metric": "val/wer", "hydra": {"sweep": {"dir": str(tmp_path / "sweep")}}})
+def search(
+    tmp_path: Path, launcher, storage: str | None, n_trials: int, n_jobs: int = 1, launcher_choice: str = "basic"
+) -> OptunaSearch:
+    """One worker of the study ``vasr``, sampling ``lr`` at random; ``launcher_choice`` is the ``hydra/launcher``
+    config Hydra composed."""
+    hydra = {"sweep": {"dir": str(tmp_path / "sweep")}, "runtime": {"choices": {"hydra/launcher": launcher_choice}}}
+    config = OmegaConf.create({"optimized_metric": "val/wer", "hydra": hydra})
     return OptunaSearch(
         config,
         launcher,
@@ -72,7 +76,7 @@ def search(tmp_path: Path, launcher, storage: str | None, n_trials: int) -> Optu
         storage=storage,
         direction="minimize",
         n_trials=n_trials,
-        n_jobs=1,
+        n_jobs=n_jobs,
         sampler=OmegaConf.create({"_target_": "optuna.samplers.RandomSampler", "seed": 0}),
         pruner=None,
         params=OmegaConf.create({"lr": "interval(0.1, 1.0)"}),
@@ -113,6 +117,14 @@ class Meeting(Launcher):
             self.mine.set()
             assert self.theirs.wait(120), "the other worker never started a trial"
         return super().launch(overrides, initial_job_idx)
+
+
+def test_jobs_side_by_side_through_hydra_s_one_at_a_time_launcher_are_refused(tmp_path):
+    launcher = Launcher(tmp_path / "sweep", lambda number, lr: lr)
+    with pytest.raises(ValueError, match="n_jobs > 1 needs a launcher that runs jobs side by side"):
+        search(tmp_path, launcher, None, 2, n_jobs=2)
+    search(tmp_path, launcher, None, 2, n_jobs=2, launcher_choice="submitit_local")
+    search(tmp_path, launcher, None, 2, n_jobs=1)
 
 
 def test_two_workers_share_one_study_in_a_journal_file(tmp_path):

@@ -135,7 +135,8 @@ class OptunaSearch:
         heartbeat_seconds: int,
         grace_seconds: int,
     ) -> None:
-        if n_jobs > 1 and type(launcher).__name__ == "BasicLauncher":
+        # Hydra's own launcher runs one job at a time; the launcher's config group names it (hydra/launcher=basic).
+        if n_jobs > 1 and OmegaConf.select(config, "hydra.runtime.choices.hydra/launcher") == "basic":
             raise ValueError(
                 "hydra.sweeper.n_jobs > 1 needs a launcher that runs jobs side by side (launcher=slurm, "
                 "hydra/launcher=submitit_local); or start several workers on one hydra.sweeper.storage"

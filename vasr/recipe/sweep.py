@@ -18,7 +18,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
-from optuna.trial import Trial
 
 from vasr.recipe.run_folder import FAILED
 
@@ -94,7 +93,33 @@ def latest(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
     return next(t for t in study.get_trials(deepcopy=False) if t.number == number)
 
 
-def job_trial() -> Trial | None:
+class JobTrial:
+    """A trial of the study as the job running it sees it, in the job's own process: what it reports, whether the
+    study's pruner stops it, and its attributes, written through the storage. Optuna hands a running trial only to
+    the process that asked for it (its ``Trial`` constructor is not for users, optuna/optuna#2987); these three
+    are what ``Trial.report``, ``Trial.should_prune`` and ``Trial.set_user_attr`` do, on Optuna's public storage
+    API."""
+
+    def __init__(self, study: optuna.Study, storage: BaseStorage, number: int) -> None:
+        self.study, self.storage, self.number = study, storage, number
+        self.id = trial_id(storage, study.study_name, number)
+
+    def report(self, value: float, step: int) -> None:
+        """``value`` at ``step``; a step already reported keeps its first value (as ``Trial.report``), said."""
+        if step in self.storage.get_trial(self.id).intermediate_values:
+            log.warning("trial %d already reported step %d: %s kept out", self.number, step, value)
+            return
+        self.storage.set_trial_intermediate_value(self.id, step, float(value))
+
+    def should_prune(self) -> bool:
+        """The study's pruner's verdict on what the trial has reported so far."""
+        return self.study.pruner.prune(self.study, self.storage.get_trial(self.id))
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.storage.set_trial_user_attr(self.id, key, value)
+
+
+def job_trial() -> JobTrial | None:
     """This job's trial of the sweep's study (None outside an Optuna sweep)."""
     from hydra.core.hydra_config import HydraConfig
 
@@ -108,7 +133,7 @@ def job_trial() -> Trial | None:
         storage=storage,
         pruner=instantiate(sweeper.pruner) if sweeper.get("pruner") else None,
     )
-    return Trial(study, trial_id(storage, sweeper.study_name, int(os.environ[TRIAL_ENV])))
+    return JobTrial(study, storage, int(os.environ[TRIAL_ENV]))
 
 
 class OptunaPruning(L.Callback):
