@@ -2,11 +2,12 @@ import shutil
 
 import pytest
 import torch
+import transformers
 from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
 from tests.conftest import MICRO_ARCHITECTURE, optim_factories
 from tests.model.test_module import make, quiet_trainer
-from vasr.model.adapters import adapter_only, adapter_weights
+from vasr.model.adapters import adapter_only, adapter_weights, save_adapter
 from vasr.model.build import build_from_config, build_module
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.text.vocab import PAD
@@ -28,6 +29,25 @@ def test_a_model_without_adapters_is_refused():
     for shape in (MICRO_ARCHITECTURE, {**MICRO_ARCHITECTURE, "adapter_attn_dim": 4}):  # post-LN: no adapter layers
         with pytest.raises(ValueError, match="adapter_attn_dim"):
             adapter_only(build_from_config(shape, {PAD: 0, "a": 1}, PAD), "vie")
+
+
+def test_the_adapter_file_is_the_one_transformers_load_adapter_reads(mms_like, tmp_path):
+    """vasr names the file and the adapter layers itself (transformers defines them in an internal module)."""
+    folder = shutil.copytree(mms_like, tmp_path / "mms")
+    trained = Wav2Vec2ForCTC.from_pretrained(folder)
+    adapter_only(trained, "vie")
+    with torch.no_grad():
+        for param in adapter_weights(trained).values():
+            param.add_(torch.randn_like(param))
+    assert save_adapter(trained, folder) == folder / "adapter.vie.safetensors"
+    base = Wav2Vec2ForCTC.from_pretrained(folder).eval()
+    try:
+        base.load_adapter("vie")
+    except (OSError, ValueError) as error:
+        pytest.fail(f"transformers {transformers.__version__} no longer reads vasr's adapter file: {error}")
+    audio = torch.randn(1, 8000, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(base(input_values=audio).logits, trained.eval()(input_values=audio).logits, atol=1e-5)
 
 
 def test_adapter_training_moves_only_adapters_and_head_and_exports_the_adapter_file(corpus, mms_like, tmp_path):

@@ -14,9 +14,14 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 from transformers import PreTrainedModel
-from transformers.models.wav2vec2.modeling_wav2vec2 import WAV2VEC2_ADAPTER_SAFE_FILE, Wav2Vec2AttnAdapterLayer
 
 from vasr.model.lora import HEAD
+
+# What transformers' ``load_adapter(lang)`` reads: the file of this name beside the model, holding the weights of
+# each encoder layer's ``adapter_layer`` and of the head. The names are fixed by the adapter files MMS published
+# (facebook/mms-1b-all), where the module of transformers that defines them is internal to it.
+ADAPTER_FILE = "adapter.{}.safetensors"
+ADAPTER_LAYER = "adapter_layer"
 
 
 def adapter_weights(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
@@ -24,7 +29,7 @@ def adapter_weights(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
     weights = {
         f"{name}.{param_name}": param
         for name, module in model.named_modules()
-        if isinstance(module, Wav2Vec2AttnAdapterLayer)
+        if name.rpartition(".")[2] == ADAPTER_LAYER
         for param_name, param in module.named_parameters()
     }
     return weights | {f"{HEAD}.{name}": param for name, param in getattr(model, HEAD).named_parameters()}
@@ -56,6 +61,6 @@ def save_adapter(model: PreTrainedModel, folder: str | Path) -> Path | None:
     lang = adapter_language(model)
     if lang is None or getattr(model.config, "adapter_attn_dim", None) is None:
         return None
-    path = Path(folder) / WAV2VEC2_ADAPTER_SAFE_FILE.format(lang)
+    path = Path(folder) / ADAPTER_FILE.format(lang)
     save_file({name: param.detach().contiguous() for name, param in adapter_weights(model).items()}, str(path))
     return path

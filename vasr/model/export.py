@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import AutoConfig, AutoModelForCTC, PreTrainedModel, Wav2Vec2CTCTokenizer, Wav2Vec2Processor
 from transformers.feature_extraction_utils import FeatureExtractionMixin
-from transformers.models.auto.feature_extraction_auto import feature_extractor_class_from_name
 
 from vasr.data.features import AudioFeatures
 from vasr.model.adapters import save_adapter
@@ -50,7 +50,18 @@ def load_extractor(path: str | Path, config: AutoConfig) -> FeatureExtractionMix
     saved = torch.load(path, map_location="cpu", weights_only=False, mmap=True)["vasr"].get("feature_extractor")
     if saved is None:
         return family_of(config).default_extractor()
-    return feature_extractor_class_from_name(saved["feature_extractor_type"]).from_dict(saved)
+    return extractor_class(saved["feature_extractor_type"], path).from_dict(saved)
+
+
+def extractor_class(name: str, source: str | Path) -> type[FeatureExtractionMixin]:
+    """The feature extractor class ``name`` (as its ``feature_extractor_type`` says): transformers exports every one
+    of its own at the top of the package, which is where vasr looks it up."""
+    kind = getattr(transformers, name, None)
+    if not (isinstance(kind, type) and issubclass(kind, FeatureExtractionMixin)):
+        raise ValueError(
+            f"{source}: its feature extractor {name!r} is not one transformers {transformers.__version__} has"
+        )
+    return kind
 
 
 def load_features(path: str | Path, config: AutoConfig) -> AudioFeatures:
