@@ -16,6 +16,7 @@ import torch
 
 from tests.conftest import ROOT
 from tests.e2e.test_train import clean_env, corpus_args, finish, launch, run
+from tests.waiting import complete_lines, poll
 from vasr.data.datamodule import SpeechDataModule
 from vasr.data.features import Waveform
 from vasr.data.splits import load_splits
@@ -212,28 +213,26 @@ def ddp_process(corpus, tmp_path, *extra: str) -> subprocess.Popen:
 
 
 def ranks_of(process: subprocess.Popen, last: Path) -> tuple[int, int]:
-    """(rank 0's pid, rank 1's pid) once the run has written a checkpoint (training is under way)."""
-    deadline = time.time() + 300
-    while not last.exists():
-        assert process.poll() is None and time.time() < deadline, "the run ended before training"
-        time.sleep(0.2)
+    """(rank 0's pid, rank 1's pid) once the run has written a checkpoint (training is under way; Lightning writes
+    it to a temporary file and renames it, so it is whole once it exists)."""
+    poll(last.exists, f"the run's first checkpoint ({last})", 300, process)
     children = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "train.py"], capture_output=True, text=True)
     return process.pid, int(children.stdout.split()[0])
 
 
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def exits_within(pid: int, seconds: float) -> float:
-    """How long ``pid`` took to exit (a zombie counts as gone); the test fails past ``seconds``."""
-    start = time.time()
-    while time.time() - start < seconds:
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-                break
-        except FileNotFoundError:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail(f"pid {pid} still running {seconds} s after the other rank died")
-    return time.time() - start
+    """How long ``pid`` took to exit; the test fails past ``seconds``."""
+    start = time.monotonic()
+    poll(lambda: gone(pid), f"pid {pid} exiting after the other rank died", seconds)
+    return time.monotonic() - start
 
 
 @pytest.mark.parametrize("fault", ["rank 0 killed", "rank 1 frozen"])
@@ -304,15 +303,11 @@ def test_slurm_signal_before_the_time_limit_saves_a_checkpoint_the_requeued_job_
     process = launch([sys.executable, str(ROOT / "train.py"), *args, "trainer.max_steps=100000"], **slurm)
     batches, requeued = folder / "batches.jsonl", tmp_path / "scontrol.txt"
     try:
-        deadline = time.time() + 300
-        while not (batches.exists() and len(batches.read_text().splitlines()) >= 3):
-            assert process.poll() is None and time.time() < deadline, "the run ended before training"
-            time.sleep(0.2)
-        trained = len(batches.read_text().splitlines())
-        process.send_signal(signal.SIGUSR1)
-        while not requeued.exists():  # Lightning requeues once the checkpoint is saved
-            assert process.poll() is None and time.time() < deadline + 120, "no requeue after the signal"
-            time.sleep(0.2)
+        poll(lambda: len(complete_lines(batches)) >= 3, "3 training batches", 300, process)
+        trained = len(complete_lines(batches))
+        process.send_signal(signal.SIGUSR1)  # its handler is set before the first batch (Trainer._run)
+        # Lightning requeues once the checkpoint is saved; the file exists from the moment the fake scontrol opens it
+        poll(lambda: complete_lines(requeued), "the requeue after the signal", 120, process)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # SLURM ends the job at its time limit

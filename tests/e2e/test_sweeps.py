@@ -4,17 +4,18 @@ import json
 import os
 import signal
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
 import pytest
-from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from tests.conftest import ROOT
 from tests.e2e.test_experiments import QUICK
 from tests.e2e.test_train import corpus_args, finish, launch, run
+from tests.waiting import poll, running_with, sweep_space
 
 pytestmark = pytest.mark.slow
 
@@ -27,18 +28,12 @@ def trials(storage: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name="vasr", storage=storage).get_trials()
 
 
-def wait_for(storage: str, condition, timeout: float = 300) -> optuna.trial.FrozenTrial:
-    """The first trial of the study meeting ``condition``, polled (the test fails past ``timeout``)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            found = [t for t in trials(storage) if t.state == TrialState.RUNNING and condition(t)]
-        except KeyError:  # the study is not created yet
-            found = []
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    pytest.fail(f"no running trial of {storage} met the condition in {timeout} s")
+def trial_where(storage: str, condition: Callable[[optuna.trial.FrozenTrial], bool]) -> optuna.trial.FrozenTrial | None:
+    """The first trial of the study meeting ``condition`` now; None while there is none (or no study yet)."""
+    try:
+        return next((t for t in trials(storage) if condition(t)), None)
+    except KeyError:  # the study is not created yet
+        return None
 
 
 def test_hopeless_trials_are_pruned_at_their_first_validation(corpus, tmp_path):
@@ -64,6 +59,7 @@ def test_hopeless_trials_are_pruned_at_their_first_validation(corpus, tmp_path):
 
 def test_two_workers_share_one_study_and_finish_it_when_one_is_killed(corpus, tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
+    RDBStorage(storage)  # its tables made here, not by the first poll racing the first worker to make them
     sweep = tmp_path / "sweep"
     args = sweep_args(
         corpus,
@@ -75,11 +71,28 @@ def test_two_workers_share_one_study_and_finish_it_when_one_is_killed(corpus, tm
         "hydra.sweeper.pruner=null",  # every trial runs to the end
         "trainer.max_steps=6",
     )
+    parameters = sweep_space(args)  # what each trial is given, as the sweeper reads this sweep
     command = [sys.executable, str(ROOT / "train.py"), *args]
-    doomed = launch(command)
-    first = wait_for(storage, lambda t: t.number == 0)  # the doomed worker's first trial has started
+    # The doomed worker's trial 0 stops after its first validation (step 2) and waits to be killed: mid-trial.
+    hold = [
+        "+callbacks.hold._target_=tests.hold.HoldAt",
+        "+callbacks.hold.step=3",
+        f"+callbacks.hold.marker={tmp_path}/held",
+    ]
+    doomed = launch([*command, *hold])
+    poll(
+        lambda: trial_where(storage, lambda t: running_with(t, 0, parameters)),
+        "the doomed worker's trial 0 with its parameters",
+        300,
+        doomed,
+    )
     survivor = launch(command)
-    wait_for(storage, lambda t: t.number == 0 and t.intermediate_values)  # and reported its first val WER
+    first = poll(
+        lambda: trial_where(storage, lambda t: running_with(t, 0, parameters) and bool(t.intermediate_values)),
+        "trial 0's first val WER",
+        300,
+        doomed,
+    )
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.communicate()
     finish(survivor, timeout=600)

@@ -9,7 +9,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
@@ -20,6 +19,7 @@ from safetensors.torch import load_file
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
 from tests.conftest import ROOT
+from tests.waiting import poll
 from vasr import ASSETS
 from vasr.model.averaging import average_checkpoints
 from vasr.model.export import load_checkpoint
@@ -85,10 +85,7 @@ def killed_at(args: list[str], folder: Path, step: int) -> None:
             start_new_session=True,
         )
     try:
-        deadline = time.time() + 600
-        while not marker.exists():
-            assert process.poll() is None and time.time() < deadline, "the run ended before reaching the step"
-            time.sleep(0.5)
+        poll(marker.exists, f"rank 0 holding at step {step} ({marker})", 600, process)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

@@ -32,8 +32,9 @@ class BestCheckpoint(ModelCheckpoint):
 class StepCheckpoint(L.Callback):
     """Writes the run's last checkpoint every N optimizer steps, at the end of fit and on an exception.
 
-    Lightning saves through a temporary file and a rename, so a crash while saving leaves the
-    previous one intact.
+    Each is written beside ``last.ckpt`` and renamed over it, so a crash or a kill -9 while saving leaves the
+    previous one whole. Lightning's own temporary file is in ``$TMPDIR``: moved onto another file system (a
+    node-local /tmp, the runs on a shared one) it is copied over ``last.ckpt`` in place.
     """
 
     def __init__(self, run_dir: str | Path, every_n_steps: int | None) -> None:
@@ -41,18 +42,25 @@ class StepCheckpoint(L.Callback):
         self.every_n_steps = every_n_steps
         self._saved_step = -1
 
+    def save(self, trainer: L.Trainer) -> None:
+        """The checkpoint to ``last.ckpt.partial``, then renamed (by rank 0, which alone writes it)."""
+        partial = self.path.with_name(self.path.name + ".partial")
+        trainer.save_checkpoint(partial, weights_only=False)
+        if trainer.is_global_zero:
+            partial.replace(self.path)
+
     def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
         step = trainer.global_step
         if self.every_n_steps and step and step % self.every_n_steps == 0 and step != self._saved_step:
-            trainer.save_checkpoint(self.path, weights_only=False)
+            self.save(trainer)
             self._saved_step = step
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        trainer.save_checkpoint(self.path, weights_only=False)
+        self.save(trainer)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if trainer.global_step:
-            trainer.save_checkpoint(self.path, weights_only=False)
+            self.save(trainer)
 
 
 class Throughput(L.Callback):
