@@ -213,8 +213,8 @@ def ddp_process(corpus, tmp_path, *extra: str) -> subprocess.Popen:
 
 
 def ranks_of(process: subprocess.Popen, last: Path) -> tuple[int, int]:
-    """(rank 0's pid, rank 1's pid) once the run has written a checkpoint (training is under way; Lightning writes
-    it to a temporary file and renames it, so it is whole once it exists)."""
+    """(rank 0's pid, rank 1's pid) once the run has written a checkpoint (training is under way; StepCheckpoint
+    renames a finished one into place, so it is whole once it exists)."""
     poll(last.exists, f"the run's first checkpoint ({last})", 300, process)
     children = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "train.py"], capture_output=True, text=True)
     return process.pid, int(children.stdout.split()[0])
