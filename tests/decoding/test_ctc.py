@@ -48,7 +48,8 @@ def test_given_weights_need_no_tuning(tokenizer, tmp_path):
     cfg = decode_config()
     decoding = CTCDecoding.from_config(cfg, tokenizer, TEXTS)
     assert set(decoding.beam.unigrams) == {w for t in TEXTS for w in t.split()}
-    assert NgramLM.from_arpa(decoding.beam.lm).order == 2
+    arpa = decoding.beam.lm.read_text(encoding="utf-8")
+    assert "\\2-grams:" in arpa and "\\3-grams:" not in arpa  # the order decode.order asked for
     assert decoding.beam.settings == BeamSettings(0.7, 1.5, -2.0, 8, -5.0, 4) and cfg.weight_grid is None
     assert tune_lm(None, decoding, cfg, items(TEXTS), 1, RunFolder(tmp_path)) == (decoding, {})
     assert not (tmp_path / "lm_tuning.csv").exists()

@@ -5,7 +5,7 @@ from vasr.slu.schema import SOICT_INTENTS
 from vasr.synth.broad import INTENT, BroadTextGenerator
 from vasr.synth.corpus import plan
 from vasr.text import normalize
-from vasr.text.syllables import TONES, inventory, parse
+from vasr.text.syllables import inventory, parse
 
 
 def sentences(n, seed=1):
@@ -26,7 +26,7 @@ def test_text_is_normalised_real_syllables_with_numbers_spoken():
 
 def test_text_covers_the_inventory_and_is_broad():
     found = inventory(sentences(400))
-    assert found["tones"] == set(TONES)
+    assert found["tones"] == {"ngang", "huyền", "sắc", "hỏi", "ngã", "nặng"}
     assert len(found["onsets"]) >= 25 and len(found["rhymes"]) >= 120
     assert len(found["syllables"]) >= 1000
 

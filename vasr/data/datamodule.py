@@ -70,7 +70,8 @@ class SpeechDataModule(L.LightningDataModule):
     ``augmentation`` (``conf/augment``) transforms training audio only, in the loader workers.
     ``features`` (the model family's; None: standardised waveform) makes the model's input of the waveforms
     there too, after augmentation. A ``mix`` (several corpora) decides which training utterances each epoch
-    draws (:mod:`vasr.data.mix`); validation and test take every utterance once, whatever their corpus.
+    draws (:mod:`vasr.data.mix`); validation takes every utterance once, whatever its corpus. The test split is
+    not read here: :func:`vasr.recipe.evaluation.score_test` scores it after training.
 
     Its checkpointed state is the training sampler's (epoch and batches trained on), so a run
     restored mid-epoch trains on exactly the batches an uninterrupted run would have.
@@ -112,6 +113,7 @@ class SpeechDataModule(L.LightningDataModule):
                 items, tokenizer, augmentation=augmentation if name == "train" else None, seed=seed
             )
             for name, items in splits.items()
+            if name in ("train", "val")
         }
         self.shuffle_buffer = shuffle_buffer
         self.augmentation = augmentation
@@ -175,8 +177,17 @@ class SpeechDataModule(L.LightningDataModule):
     def _epoch_speeds(self, epoch: int, copy: int = 0):
         return self.augmentation.epoch_speeds(self.seed, epoch, len(self.datasets["train"]), copy)
 
-    def _eval_loader(self, name: str) -> DataLoader:
-        dataset = self.datasets[name]
+    def train_dataloader(self) -> DataLoader:
+        pad_to = round(self.pad_to_seconds * SAMPLE_RATE)
+        return DataLoader(
+            self.datasets["train"],
+            batch_sampler=self.train_sampler,
+            collate_fn=CTCCollator(self.features, pad_to),
+            **self.loader_options,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        dataset = self.datasets["val"]
         rank, world = self._rank_and_world
         sampler = BucketBatchSampler(
             dataset.durations,
@@ -189,21 +200,6 @@ class SpeechDataModule(L.LightningDataModule):
         )
         collate = CTCCollator(self.features)  # exact lengths: scores do not depend on padding
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, **self.loader_options)
-
-    def train_dataloader(self) -> DataLoader:
-        pad_to = round(self.pad_to_seconds * SAMPLE_RATE)
-        return DataLoader(
-            self.datasets["train"],
-            batch_sampler=self.train_sampler,
-            collate_fn=CTCCollator(self.features, pad_to),
-            **self.loader_options,
-        )
-
-    def val_dataloader(self) -> DataLoader:
-        return self._eval_loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._eval_loader("test")
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Counts training batches as the training loop takes them (prefetched ones are not yet trained on)."""

@@ -1,10 +1,9 @@
-"""A word n-gram language model: trained with interpolated Kneser-Ney, stored and read as ARPA.
+"""A word n-gram language model: trained with interpolated Kneser-Ney, stored as ARPA.
 
 Vietnamese words are syllables, so a syllable n-gram over a corpus's transcripts is a small,
 strong model of what its speakers say. KenLM's ``lmplz`` is the usual tool, but it is a C++
 build that no package registry ships; this estimates the same kind of model in Python in
-seconds for corpora of this size, writes standard ARPA (so ``kenlm`` and other decoders read
-it) and reads ARPA files, including ones ``lmplz`` wrote.
+seconds for corpora of this size and writes standard ARPA, which ``kenlm`` and other decoders read.
 """
 
 from __future__ import annotations
@@ -136,37 +135,6 @@ class NgramLM:
                     out.write(line + "\n")
             out.write("\n\\end\\\n")
         return path
-
-    @classmethod
-    def from_arpa(cls, path: str | Path) -> NgramLM:
-        """Read an ARPA file; a malformed line raises an error naming the file and line."""
-        path = Path(path)
-        logprob: dict[Ngram, float] = {}
-        backoff: dict[Ngram, float] = {}
-        order, section = 0, 0
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                line = line.strip()
-                if not line or line in ("\\data\\", "\\end\\"):
-                    continue
-                if line.startswith("ngram "):
-                    order = max(order, int(line.split()[1].split("=")[0]))
-                elif line.startswith("\\") and line.endswith("-grams:"):
-                    section = int(line[1:].split("-")[0])
-                else:
-                    fields = line.split()
-                    try:
-                        gram = tuple(fields[1 : 1 + section])
-                        if section == 0 or len(gram) != section or len(fields) > section + 2:
-                            raise ValueError
-                        logprob[gram] = float(fields[0])
-                        if len(fields) == section + 2:
-                            backoff[gram] = float(fields[-1])
-                    except ValueError:
-                        raise ValueError(f"{path}:{number}: not an ARPA {section}-gram line: {line!r}") from None
-        if not logprob:
-            raise ValueError(f"{path}: no n-grams found (not an ARPA file?)")
-        return cls(order, logprob, backoff)
 
 
 def _discount(counts: Iterable[int]) -> float:

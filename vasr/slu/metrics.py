@@ -30,11 +30,6 @@ class Frame:
     intent: str
     entities: tuple[Entity, ...] = ()
 
-    @classmethod
-    def from_record(cls, record: dict) -> Frame:
-        """From a SoICT line or submission line (``intent``, ``entities: [{type, filler}]``)."""
-        return cls(record["intent"], tuple((e["type"], e["filler"]) for e in record.get("entities", [])))
-
     def to_record(self) -> dict:
         """The SoICT submission shape: ``{"intent", "entities": [{"type", "filler"}]}``."""
         return {"intent": self.intent, "entities": [{"type": t, "filler": f} for t, f in self.entities]}

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 # Tone marks as NFD combining characters; the level tone (ngang) has none.
 TONE_MARKS = {"\u0300": "huyền", "\u0301": "sắc", "\u0309": "hỏi", "\u0303": "ngã", "\u0323": "nặng"}
-TONES = ("ngang", *TONE_MARKS.values())
 VOWELS = "aăâeêioôơuưy"
 CONSONANTS = "bcdđghklmnpqrstvx"
 LOANWORD_LETTERS = "fjwz"
