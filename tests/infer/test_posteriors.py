@@ -8,7 +8,8 @@ from vasr.data.dataset import SpeechDataset
 from vasr.data.features import Waveform
 from vasr.data.manifest import read_manifest
 from vasr.decoding.ctc import CTCDecoding
-from vasr.infer.posteriors import posteriors, resolve_device
+from vasr.infer.forward import resolve_device
+from vasr.infer.posteriors import posteriors
 from vasr.infer.transcriber import Transcriber
 from vasr.model.export import load_for_inference
 from vasr.recipe.evaluation import score
@@ -39,14 +40,16 @@ def test_passes_run_on_the_device_asked_for_and_auto_is_the_cpu_without_a_gpu(co
 
 
 def test_a_model_without_attention_mask_scores_alike_whatever_the_batch(corpus):
-    """vasr-tiny-vi normalises its input over time, padding included: padded batches would change its output (the
-    run's padded test scoring once disagreed with evaluate.py's batch 1 on 46 of 300 hypotheses)."""
+    """vasr-tiny-vi normalises its input over time, padding included: plainly padded batches would change its output
+    (the run's padded test scoring once disagreed with evaluate.py's batch 1 on 46 of 300 hypotheses); read by
+    CTCForward, a batch gives each utterance what it gets alone."""
     model, tokenizer = load_for_inference(ASSETS / "vasr-tiny-vi")
     items, _ = read_manifest(corpus / "manifest.jsonl", corpus / "audio")
     items = items[:6]
     alone, _ = posteriors(model, tokenizer, items, batch_size=1, device="cpu")
     batched, _ = posteriors(model, tokenizer, items, batch_size=6, device="cpu")
-    assert all(torch.equal(a, b) for a, b in zip(alone, batched, strict=True))
+    assert all((a - b).abs().max() <= 1e-4 for a, b in zip(alone, batched, strict=True))
+    assert [a.argmax(-1).tolist() for a in alone] == [b.argmax(-1).tolist() for b in batched]
     padded = CTCCollator(Waveform(attention_mask=False))(
         [SpeechDataset(items, tokenizer)[i] for i in range(len(items))]
     )

@@ -1,7 +1,10 @@
 """python -m vasr.infer.transcribe on a folder as users have them: rates, channels, a long file, broken files."""
 
 import json
+import os
 import re
+import signal
+import sys
 
 import jiwer
 import numpy as np
@@ -9,6 +12,8 @@ import pytest
 import soundfile as sf
 import soxr
 
+from tests.e2e.test_train import finish, launch
+from tests.waiting import complete_lines, poll
 from vasr import ASSETS
 from vasr.audio import SAMPLE_RATE, load_audio
 from vasr.data.manifest import read_manifest
@@ -51,6 +56,7 @@ def test_three_transcripts_two_named_errors_and_the_exit_status(recordings, tmp_
     folder, items, parts = recordings
     out = tmp_path / "out.jsonl"
     command = [MODEL, str(folder), "--out", str(out), "--chunk-seconds", "10", "--context-seconds", "2", "--no-itn"]
+    command += ["--vad", "energy"]
     assert main(command) == 2
     rows = {json.loads(line)["file"].split("/")[-1]: json.loads(line) for line in out.read_text().splitlines()}
     assert set(rows) == {"a_mono16k.wav", "b_stereo44k.wav", "c_long.wav", "d_empty.wav", "e_not_audio.wav"}
@@ -70,7 +76,7 @@ def test_three_transcripts_two_named_errors_and_the_exit_status(recordings, tmp_
     assert " ".join(w["word"] for w in long["words"]) == long["text"]
 
     one_by_one = tmp_path / "parts.jsonl"
-    main([MODEL, *[p.path for p in parts], "--out", str(one_by_one), "--no-itn"])
+    main([MODEL, *[p.path for p in parts], "--out", str(one_by_one), "--no-itn", "--vad", "energy"])
     hyps = [json.loads(line)["text"] for line in one_by_one.read_text().splitlines()]
     references = [p.text for p in parts]
     mean_of_parts = np.mean([jiwer.wer(ref, hyp) for ref, hyp in zip(references, hyps, strict=True)])
@@ -129,3 +135,39 @@ def test_several_recordings_get_one_subtitle_file_each(recordings, tmp_path):
         main([MODEL, *files, "--format", "srt"])  # several timelines into one stream: refused
     with pytest.raises(SystemExit):
         main([MODEL, files[0], "--greedy", "--hotword", "quạt"])  # greedy has no beam to bias
+
+
+def transcribe_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "vasr.infer.transcribe", MODEL, *args, "--vad", "energy", "--no-itn"]
+
+
+def test_resume_after_a_kill_mid_run_writes_every_file_once_as_an_uninterrupted_run_does(corpus, tmp_path):
+    audio = [str(p) for p in sorted((corpus / "audio").iterdir())] * 3  # a file listed twice is transcribed twice
+    whole, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl"
+    finish(launch(transcribe_command(*audio, "--out", str(whole), "--plan-seconds", "5")), timeout=600)
+    doomed = launch(transcribe_command(*audio, "--out", str(cut), "--plan-seconds", "5"))
+    poll(lambda: len(complete_lines(cut)) >= 3, "three lines written", 300, doomed)
+    if doomed.poll() is None:
+        os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.communicate()
+    cut.write_bytes(cut.read_bytes() + '{"file": "tắ'.encode()[:-1])  # a line torn inside a character
+    before = len(complete_lines(cut))
+    resumed = finish(launch(transcribe_command(*audio, "--out", str(cut), "--plan-seconds", "5", "--resume")))
+    assert cut.read_text(encoding="utf-8") == whole.read_text(encoding="utf-8")
+    assert f"{before} files already written" in " ".join(resumed.stderr.split())
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"file": "elsewhere.wav", "text": ""}\n', encoding="utf-8")
+    refused = launch(transcribe_command(*audio, "--out", str(other), "--resume"))
+    assert refused.wait(timeout=300) == 2 and "not this command's output" in " ".join(refused.stderr.read().split())
+
+
+def test_two_ranks_under_torchrun_share_the_files_and_rank_0_joins_them_in_input_order(corpus, tmp_path):
+    audio = [str(p) for p in sorted((corpus / "audio").iterdir())]
+    alone, joined = tmp_path / "alone.jsonl", tmp_path / "joined.jsonl"
+    finish(launch(transcribe_command(*audio, "--out", str(alone))), timeout=600)
+    ranks = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    result = finish(launch([*ranks, *transcribe_command(*audio, "--out", str(joined))[1:]]), timeout=600)
+    assert joined.read_text(encoding="utf-8") == alone.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.jsonl", "joined.jsonl"]  # the shares joined, gone
+    said = " ".join(result.stderr.split())
+    assert "rank 0 of 2" in said and "rank 1 of 2" in said

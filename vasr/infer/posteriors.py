@@ -14,20 +14,8 @@ from vasr.data.dataset import SpeechDataset
 from vasr.data.features import AudioFeatures
 from vasr.data.manifest import Item
 from vasr.data.sampler import BucketBatchSampler
-from vasr.decoding.ctc import cut_log_probs
+from vasr.infer.forward import CTCForward
 from vasr.model.family import family_of
-
-
-def resolve_device(device: str | None = "auto") -> torch.device:
-    """``auto`` (or None): the GPU when there is one, else the CPU; anything else as torch names it."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def model_inputs(batch: dict, input_name: str, device: torch.device) -> dict[str, torch.Tensor]:
-    """The model's input and (where the batch has one) attention mask of a collated batch, on ``device``."""
-    return {key: batch[key].to(device) for key in (input_name, "attention_mask") if key in batch}
 
 
 def posteriors(
@@ -40,28 +28,22 @@ def posteriors(
 ) -> tuple[list[torch.Tensor], float]:
     """Each item's (frames, vocab) CTC log-probabilities in item order (on the CPU), and the wall time.
 
-    The model and each batch go to ``device`` (the model stays there). Batch 1 feeds each utterance
-    unpadded (the reference recipe); larger batches are length-bucketed. A model without an attention mask
-    (group-normed feature encoder: wav2vec 2.0 base, vasr-tiny-vi) reads each utterance alone whatever
-    ``batch_size`` says: its feature encoder normalises over the whole input, padding included, so a padded batch
-    would change its output and a score would depend on what it was batched with. Greedy decoding, beam search
-    with a language model and its weight tuning all read these. ``features`` makes the model's input (None: its
-    family's default feature extractor's).
+    The model and each batch go to ``device`` (the model stays there). Batches are length-bucketed and read by
+    :class:`~vasr.infer.forward.CTCForward`, so an utterance's log-probabilities do not depend on what it was batched
+    with, a model trained without an attention mask included; a family that transformers does not read padding
+    exactly in reads each utterance alone whatever ``batch_size`` says. Greedy decoding, beam search with a
+    language model and its weight tuning all read these. ``features`` makes the model's input (None: its family's
+    default feature extractor's).
     """
-    family = family_of(model.config)
-    features = features or family.features()
-    if not features.attention_mask:
+    features = features or family_of(model.config).features()
+    forward = CTCForward(model, features, device)
+    if not forward.pads_exactly:
         batch_size = 1
-    target = resolve_device(device)
-    model = model.to(target)
     dataset = SpeechDataset(items, tokenizer)
     sampler = BucketBatchSampler(dataset.durations, batch_size=batch_size, shuffle=False)
     loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=CTCCollator(features))
     found: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
-    with torch.inference_mode():
-        for batch in track(loader, description=f"transcribing {len(items)} utterances on {target.type}"):
-            logits = model(**model_inputs(batch, features.input_name, target)).logits
-            rows = cut_log_probs(logits, [family.frames(int(n)) for n in batch["input_lengths"]])
-            found |= {uid: row.cpu() for uid, row in zip(batch["ids"], rows, strict=True)}
+    for batch in track(loader, description=f"transcribing {len(items)} utterances on {forward.device.type}"):
+        found |= dict(zip(batch["ids"], forward(batch), strict=True))
     return [found[item.id] for item in items], time.perf_counter() - start

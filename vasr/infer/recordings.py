@@ -22,6 +22,7 @@ class Source:
 
     path: Path
     error: str | None = None
+    duration: float | None = None  # a manifest's, when it gives one
 
 
 def audio_files(sources: list[str], audio_dir: str | None = None) -> list[Source]:
@@ -46,15 +47,15 @@ def audio_files(sources: list[str], audio_dir: str | None = None) -> list[Source
 def manifest_entry(manifest: Path, number: int, line: str, root: Path) -> Source:
     try:
         record = json.loads(line)
-        return Source(root / record["file"])
+        return Source(root / record["file"], duration=record.get("duration"))
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         reason = "not JSON" if isinstance(error, json.JSONDecodeError) else 'no "file" entry'
         return Source(Path(f"{manifest}:{number}"), f"{reason}: {line[:60]}")
 
 
-def transcriber_for(model: str, decode: DecodeConfig, device: str = "auto", **cutting: float) -> Transcriber:
+def transcriber_for(model: str, decode: DecodeConfig, device: str = "auto", **cutting) -> Transcriber:
     """The :class:`Transcriber` of an export folder, ``.ckpt`` or hub id, decoding as ``decode`` says (``lm=auto``:
-    the folder's own n-gram); ``cutting``: chunk and context seconds, batch size."""
+    the folder's own n-gram); ``cutting``: the Transcriber's other settings (chunks, batches, workers, VAD)."""
     folder = model_folder(model)
     network, tokenizer = load_for_inference(folder or model)
     decoding = CTCDecoding.from_config(decode, tokenizer, model_dir=folder)

@@ -31,13 +31,20 @@ def timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def render(transcript: Transcript, kind: str) -> str:
-    """The subtitle document of one recording (its own timeline: a subtitle file belongs to one media file)."""
+def shown(word: Word, mark_below: float | None) -> str:
+    """A cue's word, in italics (``<i>``, which SRT players and WebVTT both read) when less sure than ``mark_below``."""
+    unsure = mark_below is not None and word.confidence is not None and word.confidence < mark_below
+    return f"<i>{word.word}</i>" if unsure else word.word
+
+
+def render(transcript: Transcript, kind: str, mark_below: float | None = None) -> str:
+    """The subtitle document of one recording (its own timeline: a subtitle file belongs to one media file); words
+    less sure than ``mark_below`` in italics."""
     separator = "," if kind == "srt" else "."
     lines = ["WEBVTT", ""] if kind == "vtt" else []
     for number, group in enumerate(cues(transcript.words), start=1):
         if kind == "srt":
             lines.append(str(number))
         span = f"{timestamp(group[0].start, separator)} --> {timestamp(group[-1].end, separator)}"
-        lines += [span, " ".join(w.word for w in group), ""]
+        lines += [span, " ".join(shown(w, mark_below) for w in group), ""]
     return "\n".join(lines)

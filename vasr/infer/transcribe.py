@@ -3,12 +3,16 @@
 MODEL: an export folder (train.py's ``export/``), a ``.ckpt`` or a hub id. AUDIO: files, folders
 (searched for audio files) or JSONL manifests (their ``file`` entries, relative to ``--audio-dir``,
 by default the manifest's folder). Spoken numbers are written as digits (``--itn``, on by default for models
-trained on spoken numbers), word times kept. One JSON line per file, ``{file, text, duration, words: [{word,
-start, end}]}``; a file (or manifest line) that cannot be read gets ``{file, error}`` and the rest go on;
-the exit status is the number of failures. Subtitles: one .srt/.vtt per audio file (``--out`` a file for
-one recording, a folder for several). Decoding is beam search with the model folder's n-gram
+trained on spoken numbers), word times kept. One JSON line per file, in input order, ``{file, text, duration,
+confidence, words: [{word, start, end, confidence}]}``; a file (or manifest line) that cannot be read gets ``{file,
+error}`` and the rest go on; the exit status is the number of failures. Subtitles: one .srt/.vtt per audio file
+(``--out`` a file for one recording, a folder for several). Decoding is beam search with the model folder's n-gram
 (``language_model/``) when it has one, else greedy; ``--hotword`` biases the search toward words.
-The real-time factor is printed at the end. Also ``python -m vasr.infer.transcribe``.
+
+Files are batched together (``--batch-seconds`` of padded audio per forward pass, read in ``--workers``
+processes) without changing a word; ``--resume`` goes on with an output a killed run left. Under ``torchrun`` or
+``srun`` each rank takes its share of the files and rank 0 joins the outputs in input order; ``--part K/N`` takes
+share K of N (a SLURM array task). Also ``python -m vasr.infer.transcribe``.
 """
 
 from __future__ import annotations
@@ -18,15 +22,19 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import track
 
+from vasr.audio import Recording
 from vasr.console import quiet_libraries
 from vasr.decoding.config import DecodeConfig
-from vasr.infer.recordings import audio_files, transcriber_for
+from vasr.infer.recordings import Source, audio_files, transcriber_for
+from vasr.infer.shares import Ranks, all_done, join, launched_ranks, parse_part, process_group, share, written_files
 from vasr.infer.subtitles import render
-from vasr.infer.transcriber import Transcript
+from vasr.infer.transcriber import Failure, Transcriber
+from vasr.infer.vad import KINDS
 
 
 def plural(count: int, noun: str) -> str:
@@ -64,7 +72,29 @@ def parser() -> argparse.ArgumentParser:
     found.add_argument(
         "--context-seconds", type=float, default=4.0, help="context on each side of a chunk (%(default)s)"
     )
-    found.add_argument("--batch-size", type=int, default=8, help="chunks per forward pass (%(default)s)")
+    found.add_argument(
+        "--batch-seconds", type=float, default=120.0, help="padded audio per forward pass, in seconds (%(default)s)"
+    )
+    found.add_argument(
+        "--workers", type=int, default=1, help="processes reading and resampling the audio (%(default)s)"
+    )
+    found.add_argument(
+        "--vad",
+        choices=KINDS,
+        default="auto",
+        help="how speech is found: silero-vad, the energy rule, or auto (silero when installed) (%(default)s)",
+    )
+    found.add_argument(
+        "--plan-seconds",
+        type=float,
+        default=600.0,
+        help="audio gathered before it is sorted into batches: more, less padding and more memory (%(default)s)",
+    )
+    found.add_argument("--resume", action="store_true", help="go on with the JSONL --out a killed run left")
+    found.add_argument("--part", help="K/N: transcribe share K (from 0) of N, balanced by duration (SLURM arrays)")
+    found.add_argument(
+        "--mark-below", type=float, help="srt/vtt: words less sure than this confidence (0-1) in italics"
+    )
     found.add_argument("--device", default="auto", help="auto (the GPU if there is one), cpu, cuda (%(default)s)")
     found.add_argument(
         "--itn",
@@ -89,73 +119,139 @@ def speaks_numbers(vocab: dict[str, int]) -> bool:
     return not any(character.isdigit() for token in vocab for character in token)
 
 
+def durations(sources: list[Source]) -> list[float]:
+    """Each source's seconds, for sharing the files out: a manifest's own, else the header's (0 when unreadable)."""
+    found = []
+    for source in sources:
+        if source.duration is None and source.error is None:
+            try:
+                source = Source(source.path, duration=Recording(source.path).duration)
+            except Exception:  # unreadable: reported when its turn comes
+                source = Source(source.path, duration=0.0)
+        found.append(source.duration or 0.0)
+    return found
+
+
+def my_sources(files: list[Source], part: str | None, ranks: Ranks) -> list[Source]:
+    """The files this process transcribes: its rank's share of the ``--part`` share (all of them by default)."""
+    if part is None and ranks.world == 1:
+        return files
+    if part is not None:
+        files = [files[i] for i in share(durations(files), *parse_part(part))]
+    return [files[i] for i in share(durations(files), ranks.rank, ranks.world)]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     quiet_libraries()
     if args.greedy and (args.hotword or args.lm):
         parser().error("--greedy decodes without a beam: --hotword and --lm need one")
+    if args.resume and (args.format != "jsonl" or args.out is None):
+        parser().error("--resume goes on with a JSONL file: give --out FILE")
+    ranks, environment = launched_ranks()
+    if ranks.world > 1 and args.format == "jsonl" and args.out is None:
+        parser().error(f"{ranks.world} ranks write their shares to files: give --out FILE")
     console = Console(stderr=True)
     files = audio_files(args.audio, args.audio_dir)
-    recordings = [s for s in files if s.error is None]
-    if not recordings:
+    if not any(s.error is None for s in files):
         console.print(f"[red]no audio files found in {' '.join(args.audio)}")
         return 2
-    several = len(recordings) > 1
+    several = len(files) > 1
     if args.format != "jsonl" and several and args.out is None:
-        parser().error(f"{len(recordings)} recordings as {args.format}: give --out FOLDER (one file each)")
+        parser().error(f"{len(files)} recordings as {args.format}: give --out FOLDER (one file each)")
     if args.format != "jsonl" and several:
         Path(args.out).mkdir(parents=True, exist_ok=True)
+    if args.part is not None:
+        try:
+            parse_part(args.part)
+        except ValueError as error:
+            parser().error(str(error))
+    loading = time.perf_counter()
     try:
         transcriber = transcriber_for(
             args.model,
             decode_config(args),
-            args.device,
+            args.device if ranks.world == 1 or args.device != "auto" else device_of(ranks),
             chunk_seconds=args.chunk_seconds,
             context_seconds=args.context_seconds,
-            batch_size=args.batch_size,
+            batch_seconds=args.batch_seconds,
+            plan_seconds=args.plan_seconds,
+            workers=args.workers,
+            vad=args.vad,
         )
-    except (FileNotFoundError, ValueError, OSError) as error:
+    except (FileNotFoundError, ValueError, OSError, ImportError) as error:
         console.print(f"[red]{args.model}: {error}")
         return 2
     itn = args.itn if args.itn is not None else speaks_numbers(transcriber.decoding.tokenizer.get_vocab())
-    done: list[Transcript] = []
-    failed = 0
-    out = open(args.out, "w", encoding="utf-8") if args.out and args.format == "jsonl" else sys.stdout  # noqa: SIM115
-    started = time.perf_counter()
-    try:
-        for source in track(files, description=f"transcribing {plural(len(recordings), 'file')}", console=console):
-            try:
-                if source.error is not None:
-                    raise ValueError(source.error)
-                transcript = transcriber(source.path)
-                if itn:
-                    transcript = transcript.written()
-            except Exception as error:  # one unreadable file must not stop the others
-                failed += 1
-                message = f"{type(error).__name__}: {error}".strip()
-                console.print(f"[red]{source.path}: {message}")
-                if args.format == "jsonl":
-                    out.write(json.dumps({"file": str(source.path), "error": message}, ensure_ascii=False) + "\n")
-                continue
-            done.append(transcript)
-            if args.format == "jsonl":
-                out.write(json.dumps(transcript.to_dict(), ensure_ascii=False) + "\n")
-                out.flush()
-            elif (target := subtitle_path(args.out, source.path, args.format, several)) is not None:
-                target.write_text(render(transcript, args.format), encoding="utf-8")
-            else:
-                out.write(render(transcript, args.format))
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    wall = time.perf_counter() - started
-    audio = sum(t.duration for t in done)
-    rtf = f"real-time factor {wall / audio:.4f}, " if audio else ""
+    with process_group(ranks, environment):
+        mine = my_sources(files, args.part, ranks)
+        jsonl = Path(args.out) if args.out and args.format == "jsonl" else None
+        target = ranks.part_path(jsonl) if jsonl else None
+        done = written_files(target) if args.resume and target else []
+        if done != [str(s.path) for s in mine[: len(done)]]:
+            console.print(f"[red]{target}: its lines are not the first of these files: not this command's output")
+            return 2
+        todo = mine[len(done) :]
+        out = target.open("a" if args.resume else "w", encoding="utf-8") if target else sys.stdout
+        started = time.perf_counter()
+        try:
+            written, failed, audio = write_all(transcriber, todo, args, itn, out, console, several)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        wall = time.perf_counter() - started
+        all_done()
+        if jsonl and ranks.world > 1 and ranks.rank == 0:
+            join(jsonl, ranks)
+    skipped = f", {plural(len(mine) - len(todo), 'file')} already written" if done else ""
+    rate = f"{audio / wall:.0f}x real time ({audio / (time.perf_counter() - loading):.0f}x with the model's loading)"
     console.print(
-        f"{len(done)} transcribed, {failed} failed: {audio:.1f} s of audio in {wall:.1f} s "
-        f"({rtf}{transcriber.decoding.description}, {transcriber.device})"
+        f"{written} transcribed, {failed} failed{skipped}: {audio:.1f} s of audio in {wall:.1f} s, "
+        f"{rate if audio and wall else 'no audio'} ({transcriber.decoding.description}, {transcriber.device}, "
+        f"{transcriber.segmenter_description}{'' if ranks.world == 1 else f', rank {ranks.rank} of {ranks.world}'})"
     )
     return min(failed, 255)
+
+
+def device_of(ranks: Ranks) -> str:
+    """A rank's device under a launcher: its local GPU when there are GPUs, else the CPU."""
+    import torch
+
+    return f"cuda:{ranks.local}" if torch.cuda.is_available() else "cpu"
+
+
+def write_all(
+    transcriber: Transcriber,
+    sources: list[Source],
+    args: argparse.Namespace,
+    itn: bool,
+    out: TextIO,
+    console: Console,
+    several: bool,
+) -> tuple[int, int, float]:
+    """Each source's result written as it comes, in order: (transcribed, failed, seconds of audio transcribed)."""
+    results = transcriber.transcribe([s.path for s in sources if s.error is None])
+    written = failed = 0
+    audio = 0.0
+    for source in track(sources, description=f"transcribing {plural(len(sources), 'file')}", console=console):
+        result = Failure(str(source.path), source.error) if source.error is not None else next(results)
+        if isinstance(result, Failure):
+            failed += 1
+            console.print(f"[red]{result.file}: {result.error}")
+            if args.format == "jsonl":
+                out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            continue
+        transcript = result.written() if itn else result
+        written += 1
+        audio += transcript.duration
+        if args.format == "jsonl":
+            out.write(json.dumps(transcript.to_dict(), ensure_ascii=False) + "\n")
+            out.flush()
+        elif (target := subtitle_path(args.out, source.path, args.format, several)) is not None:
+            target.write_text(render(transcript, args.format, args.mark_below), encoding="utf-8")
+        else:
+            out.write(render(transcript, args.format, args.mark_below))
+    return written, failed, audio
 
 
 if __name__ == "__main__":

@@ -1,28 +1,32 @@
 """Transcribing recordings of any length, rate and channel count, with word timestamps.
 
-A file is read window by window (soundfile, soxr to 16 kHz, channels averaged), so memory follows
-the window, not the recording. As transformers' ASR pipeline does with ``chunk_length_s`` and
-``stride_length_s``, each window is a chunk plus context on both sides; only the chunk's frames are
-kept, and the kept frames of all chunks make one log-probability matrix for the whole file, which
-is decoded at once by the model's :class:`CTCDecoding` (greedy, or beam search with the n-gram and
-hotwords). Word times come from the CTC frames each word was read from.
+A file is cut into stretches of speech (:mod:`vasr.infer.vad`) and read window by window
+(:mod:`vasr.infer.reading`), so memory follows the window, not the recording; windows of many files share
+batches. Only each window's chunk frames are kept, and the kept frames of a stretch make one log-probability
+matrix, decoded at once by the model's :class:`CTCDecoding` (greedy, or beam search with the n-gram and
+hotwords). Word times and confidences come from the CTC frames each word was read from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader
 from transformers import PreTrainedModel
 
 from vasr.audio import SAMPLE_RATE, Recording
 from vasr.data.collate import CTCCollator, Example
 from vasr.data.features import AudioFeatures
-from vasr.decoding.ctc import CTCDecoding, cut_log_probs
-from vasr.infer.posteriors import model_inputs, resolve_device
-from vasr.infer.vad import speech_segments
+from vasr.decoding.confidence import overall_confidence, word_confidences
+from vasr.decoding.ctc import CTCDecoding
+from vasr.infer.forward import CTCForward
+from vasr.infer.reading import Piece, Planned, RecordingReader, as_read, windows
+from vasr.infer.vad import Segmenter
+from vasr.infer.vad import segmenter as make_segmenter
 from vasr.model.family import family_of
 from vasr.text.itn import written_spans
 
@@ -32,6 +36,7 @@ class Word:
     word: str
     start: float
     end: float
+    confidence: float | None = None  # vasr.decoding.confidence: how sure the acoustic model was, 0 to 1
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Transcript:
     text: str
     duration: float
     words: list[Word] = field(default_factory=list)
+    confidence: float | None = None  # all the words' frames together; None without words
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,41 +54,68 @@ class Transcript:
         """The transcript with its spoken numbers written (:mod:`vasr.text.itn`): a number's words become one
         word from the first one's start to the last one's end, so a subtitle cue never cuts a number."""
         words = [
-            Word(text, self.words[start].start, self.words[end - 1].end)
+            Word(text, self.words[start].start, self.words[end - 1].end, least_sure(self.words[start:end]))
             for start, end, text in written_spans([w.word for w in self.words])
         ]
-        return Transcript(self.file, " ".join(w.word for w in words), self.duration, words)
+        return Transcript(self.file, " ".join(w.word for w in words), self.duration, words, self.confidence)
 
 
 @dataclass(frozen=True)
-class Window:
-    """Samples ``[start, stop)`` of the file (16 kHz) fed to the model; frames ``[keep_from, keep_to)`` of its
-    output belong to this chunk (``keep_to`` None: to the end)."""
+class Failure:
+    """A file (or manifest line) that could not be transcribed, and why."""
 
-    start: int
-    stop: int
-    keep_from: int
-    keep_to: int | None
+    file: str
+    error: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
-def windows(samples: int, chunk: int, context: int, ratio: int) -> list[Window]:
-    """Chunks of ``chunk`` samples (a multiple of the model's ``ratio`` samples per frame) with ``context``
-    on each side; one window when the whole file fits in a chunk plus its context."""
-    if samples <= chunk + 2 * context:
-        return [Window(0, samples, 0, None)]
-    found = []
-    for start in range(0, samples, chunk):
-        stop = min(start + chunk, samples)
-        left = min(context, start)
-        last = stop == samples
-        keep_to = None if last else (left + chunk) // ratio
-        found.append(Window(start - left, min(stop + context, samples), left // ratio, keep_to))
-    return found
+def least_sure(words: list[Word]) -> float | None:
+    """The confidence of a number written from several spoken words: its least sure word's."""
+    known = [w.confidence for w in words if w.confidence is not None]
+    return min(known) if known else None
+
+
+class FileState:
+    """A file being transcribed: its plan, and the kept frames of each (stretch, window) read so far."""
+
+    def __init__(self, planned: Planned) -> None:
+        self.planned = planned
+        self.kept: dict[tuple[int, int], torch.Tensor] = {}
+
+    @property
+    def complete(self) -> bool:
+        return self.planned.error is not None or len(self.kept) == sum(self.planned.windows)
+
+
+def batches(pieces: list[Piece], budget: int, mixed_lengths: bool) -> Iterator[list[Piece]]:
+    """``pieces`` (longest first) in batches of at most ``budget`` padded samples (one piece at least), of one
+    length only unless ``mixed_lengths``."""
+    group: list[Piece] = []
+    for piece in pieces:
+        longest = len(group[0].audio) if group else len(piece.audio)
+        same = not group or len(piece.audio) == longest
+        if group and ((len(group) + 1) * longest > budget or not (mixed_lengths or same)):
+            yield group
+            group = []
+        group.append(piece)
+    if group:
+        yield group
 
 
 class Transcriber:
-    """A model, its decoding, and how recordings are cut for it: windows and word times in its family's frames,
-    inputs made by ``features`` (None: its family's default feature extractor's)."""
+    """A model, its decoding, and how recordings are cut for it and batched.
+
+    Every file's stretches of speech (found by :func:`vasr.infer.vad.segmenter` of kind ``vad``, or made by the
+    ``segmenter`` factory, called once in each reading process) and
+    their windows are planned together: read in ``workers`` DataLoader processes, gathered until ``plan_seconds``
+    of audio wait, sorted by length and batched under ``batch_seconds`` of padded audio, as training batches.
+    :class:`~vasr.infer.forward.CTCForward` makes a batch give each window what it gives alone, so a file's text
+    does not depend on what it was read with (tests/infer/test_transcriber.py). Each file's result is handed on,
+    in input order, as soon as it and every file before it are complete. Windows and word times are in the
+    model's family's frames; inputs made by ``features`` (None: the family's default feature extractor's).
+    """
 
     def __init__(
         self,
@@ -90,63 +123,113 @@ class Transcriber:
         decoding: CTCDecoding,
         chunk_seconds: float = 20.0,
         context_seconds: float = 4.0,
-        batch_size: int = 8,
-        pause_seconds: float = 0.3,
+        batch_seconds: float = 120.0,
+        plan_seconds: float = 600.0,
+        workers: int = 1,
         device: str | None = "auto",
         features: AudioFeatures | None = None,
+        vad: str = "auto",
+        segmenter: Callable[[], Segmenter] | None = None,
     ) -> None:
-        self.device = resolve_device(device)
         self.family = family_of(model.config)
-        self.model = model.eval().to(self.device)
+        self.forward = CTCForward(model, features or self.family.features(), device)
+        self.device = self.forward.device
         self.decoding = decoding
         self.ratio = self.family.samples_per_frame
         self.chunk = max(1, round(chunk_seconds * SAMPLE_RATE / self.ratio)) * self.ratio
         self.context = round(context_seconds * SAMPLE_RATE / self.ratio) * self.ratio
-        self.batch_size = batch_size
-        self.pause_seconds = pause_seconds
-        self.collate = CTCCollator(features or self.family.features())
+        self.batch_samples = round(batch_seconds * SAMPLE_RATE)
+        self.plan_samples = round(plan_seconds * SAMPLE_RATE)
+        self.workers = workers
+        self.make_segmenter = segmenter or partial(make_segmenter, vad, frame=self.ratio)
+        self.segmenter_description = self.make_segmenter().description
+        self.collate = CTCCollator(self.forward.features)
 
-    def log_probs(self, audio: Recording, start: int = 0, stop: int | None = None) -> torch.Tensor:
-        """(frames, vocabulary) CTC log-probabilities of samples ``[start, stop)``, from its windows in batches."""
-        stop = audio.samples if stop is None else stop
-        plan = [
-            Window(start + w.start, start + w.stop, w.keep_from, w.keep_to)
-            for w in windows(stop - start, self.chunk, self.context, self.ratio)
-        ]
-        kept: dict[int, torch.Tensor] = {}
-        for batch in _batches(plan, self.batch_size):
-            examples = [Example(str(index), audio.read(w.start, w.stop), [], "") for index, w in batch]
-            inputs = self.collate(examples)
-            with torch.inference_mode():
-                logits = self.model(**model_inputs(inputs, self.collate.features.input_name, self.device)).logits
-            frames = [self.family.frames(int(n)) for n in inputs["input_lengths"]]
-            for (index, window), row in zip(batch, cut_log_probs(logits, frames), strict=True):
-                kept[index] = row[window.keep_from : window.keep_to].cpu()
-        return torch.cat([kept[index] for index in range(len(plan))])
+    @property
+    def model(self) -> PreTrainedModel:
+        return self.forward.model
+
+    def transcribe(self, files: Iterable[str | Path], workers: int | None = None) -> Iterator[Transcript | Failure]:
+        """Each of ``files``' transcript (or why it has none), in their order."""
+        listed = list(enumerate(files))
+        reader = RecordingReader(listed, self.make_segmenter, self.chunk, self.context, self.ratio)
+        workers = min(self.workers if workers is None else workers, len(listed))
+        loader = DataLoader(reader, batch_size=None, collate_fn=as_read, num_workers=workers)
+        states: dict[int, FileState] = {}
+        pool: list[Piece] = []
+        pooled, upcoming = 0, 0
+        for item in loader:
+            if isinstance(item, Planned):
+                states[item.index] = FileState(item)
+            else:
+                pool.append(item)
+                pooled += len(item.audio)
+                if pooled >= self.plan_samples:
+                    self.run(pool, states)
+                    pool, pooled = [], 0
+            while upcoming in states and states[upcoming].complete:
+                yield self.finish(states.pop(upcoming))
+                upcoming += 1
+        self.run(pool, states)
+        for index in range(upcoming, len(listed)):
+            yield self.finish(states.pop(index))
 
     def __call__(self, path: str | Path) -> Transcript:
-        """The file cut at its pauses into stretches of speech, each read (in chunks if long) and decoded."""
-        audio = Recording(path)
+        """One file's transcript, read in this process; a file that cannot be read raises ValueError."""
+        found = next(self.transcribe([path], workers=0))
+        if isinstance(found, Failure):
+            raise ValueError(found.error)
+        return found
+
+    def run(self, pool: list[Piece], states: dict[int, FileState]) -> None:
+        """The model over ``pool``'s pieces, longest first, each piece's kept frames handed to its file."""
+        pool = sorted(pool, key=lambda piece: len(piece.audio), reverse=True)
+        for group in batches(pool, self.batch_samples, self.forward.pads_exactly):
+            inputs = self.collate([Example(str(n), piece.audio, [], "") for n, piece in enumerate(group)])
+            for piece, row in zip(group, self.forward(inputs), strict=True):
+                states[piece.index].kept[(piece.stretch, piece.window)] = row[piece.keep_from : piece.keep_to]
+
+    def finish(self, state: FileState) -> Transcript | Failure:
+        """A complete file's stretches decoded into one timed, scored transcript."""
+        planned = state.planned
+        if planned.error is not None:
+            return Failure(planned.path, planned.error)
         seconds_per_frame = self.family.frame_seconds
-        found = []
-        for start, stop in speech_segments(audio, self.ratio, self.pause_seconds):
+        found: list[Word] = []
+        scores: list[tuple[float, int]] = []
+        for number, ((start, _), count) in enumerate(zip(planned.stretches, planned.windows, strict=True)):
+            log_probs = torch.cat([state.kept[(number, window)] for window in range(count)])
+            words = self.decoding.words(log_probs)
+            confidences = word_confidences(log_probs, words, self.decoding.tokenizer)
             offset = start / SAMPLE_RATE
             found += [
                 Word(
                     word,
                     round(offset + a * seconds_per_frame, 3),
-                    round(min(offset + b * seconds_per_frame, audio.duration), 3),
+                    round(min(offset + b * seconds_per_frame, planned.duration), 3),
+                    round(confidence, 4),
                 )
-                for word, a, b in self.decoding.words(self.log_probs(audio, start, stop))
+                for (word, a, b), (confidence, _) in zip(words, confidences, strict=True)
             ]
-        return Transcript(str(path), " ".join(w.word for w in found), round(audio.duration, 3), found)
+            scores += confidences
+        overall = overall_confidence(scores)
+        return Transcript(
+            planned.path,
+            " ".join(w.word for w in found),
+            round(planned.duration, 3),
+            found,
+            None if overall is None else round(overall, 4),
+        )
 
-
-def _batches(plan: list[Window], size: int) -> Iterator[list[tuple[int, Window]]]:
-    """Windows of equal length together (models without an attention mask see no padding), with their index."""
-    by_length: dict[int, list[tuple[int, Window]]] = {}
-    for index, window in enumerate(plan):
-        by_length.setdefault(window.stop - window.start, []).append((index, window))
-    for group in by_length.values():
-        for start in range(0, len(group), size):
-            yield group[start : start + size]
+    def log_probs(self, audio: Recording, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """(frames, vocabulary) CTC log-probabilities of samples ``[start, stop)`` of ``audio``, from its windows."""
+        stop = audio.samples if stop is None else stop
+        plan = windows(stop - start, self.chunk, self.context, self.ratio)
+        planned = Planned(0, str(audio.path), audio.duration, ((start, stop),), (len(plan),))
+        state = FileState(planned)
+        pieces = [
+            Piece(0, 0, n, audio.read(start + w.start, start + w.stop), w.keep_from, w.keep_to)
+            for n, w in enumerate(plan)
+        ]
+        self.run(pieces, {0: state})
+        return torch.cat([state.kept[(0, n)] for n in range(len(plan))])

@@ -152,6 +152,15 @@ class Family:
         reuse, so transformers never drops it."""
         return 1 if self.model_type == "wavlm" else 0
 
+    @property
+    def reads_padding_exactly(self) -> bool:
+        """Whether the model reads a padded, masked batch as each utterance alone (tests/infer/test_forward.py). Not
+        data2vec-audio: its positional embedding stacks convolutions with LayerNorms that no mask reaches, so padded
+        frames turn non-zero and move the last real ones (0.2 in log-probability, measured there); nor a model with
+        transformers' strided adapter on top (``add_adapter``: w2v-BERT's as fine-tuned for CTC), which lets the
+        padding in (0.11 on a short utterance). Those are batched at equal lengths only."""
+        return self.model_type != "data2vec-audio" and not getattr(self.config, "add_adapter", False)
+
     @staticmethod
     def has_feature_encoder(model: PreTrainedModel) -> bool:
         """Whether there is a convolutional feature encoder to freeze (none in w2v-BERT: it reads filter banks)."""
