@@ -153,6 +153,7 @@ def test_run_folder_holds_every_artefact(trained):
         "export/alphabet.json",
         "export/vasr_decoding.json",
         "lm_tuning.csv",
+        "confidence_reliability.csv",
         "predictions.jsonl",
     ]
     missing = [name for name in expected if not (trained / name).exists()]

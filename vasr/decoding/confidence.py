@@ -78,7 +78,7 @@ def reliability(pairs: Iterable[tuple[float, bool]], bins: int = 10) -> list[dic
         if inside.any():
             found.append(
                 {
-                    "bin": f"{low:.1f}-{high:.1f}",
+                    "bin": f"{low:.2f}-{high:.2f}",
                     "words": int(inside.sum()),
                     "mean_confidence": round(float(values[inside, 0].mean()), 4),
                     "accuracy": round(float(values[inside, 1].mean()), 4),

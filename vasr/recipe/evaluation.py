@@ -18,6 +18,7 @@ from vasr.data.features import AudioFeatures
 from vasr.data.index import UtteranceIndex
 from vasr.data.manifest import Item
 from vasr.data.mix import groups_of
+from vasr.decoding.confidence import overall_confidence, reliability, word_confidences, word_correctness
 from vasr.decoding.config import DecodeConfig
 from vasr.decoding.ctc import CTCDecoding
 from vasr.decoding.metrics import error_rates, rates_by_group
@@ -59,6 +60,51 @@ def tune_lm(
     return decoding.with_beam(best), found
 
 
+def scored_words(decoding: CTCDecoding, log_probs: Sequence) -> list[list[tuple[str, float, int]]]:
+    """Per utterance, the decoding's best transcript (the beam's when it has one) as (word, confidence, frames)."""
+    found = []
+    for rows in log_probs:
+        words = decoding.words(rows)
+        scores = word_confidences(rows, words, decoding.tokenizer)
+        found.append([(w, c, n) for (w, _, _), (c, n) in zip(words, scores, strict=True)])
+    return found
+
+
+def confidences(decoding: CTCDecoding, log_probs: Sequence, items: Sequence[Item]) -> list[list[tuple[float, bool]]]:
+    """Per utterance, each decoded word's (confidence, whether the reference has it there)."""
+    found = []
+    for item, words in zip(items, scored_words(decoding, log_probs), strict=True):
+        right = word_correctness(item.text, " ".join(w for w, _, _ in words))
+        found.append([(confidence, correct) for (_, confidence, _), correct in zip(words, right, strict=True)])
+    return found
+
+
+def write_reliability(
+    model: PreTrainedModel,
+    decoding: CTCDecoding,
+    val: list[Item],
+    batch_size: int,
+    run: RunFolder,
+    device: str = "auto",
+    features: AudioFeatures | None = None,
+) -> dict[str, float]:
+    """The reliability table of word confidences on the validation split (``confidence_reliability.csv``: bins of
+    confidence against word accuracy), and its expected calibration error (bin-weighted |accuracy - confidence|)."""
+    if not val:
+        return {}
+    log_probs, _ = posteriors(model, decoding.tokenizer, val, batch_size, device, features)
+    table = reliability(pair for words in confidences(decoding, log_probs, val) for pair in words)
+    if not table:
+        return {}
+    with run.reliability.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    words = sum(row["words"] for row in table)
+    error = sum(row["words"] * abs(row["accuracy"] - row["mean_confidence"]) for row in table) / words
+    return {"confidence/val_calibration_error": round(error, 4)}
+
+
 # Rows per test set (several corpora, ``data.test_sets``): set name -> wer, cer, lm_wer, lm_cer, n_utterances, hours.
 Table = dict[str, dict[str, float]]
 
@@ -83,7 +129,7 @@ def score(
     if (with_lm := decoding.with_lm(log_probs)) is not None:
         hypotheses["lm"] = with_lm
     if predictions is not None:
-        write_predictions(predictions, items, hypotheses)
+        write_predictions(predictions, items, hypotheses, scored_words(decoding, log_probs))
     rates: dict[str, float] = {}
     table: Table = {}
     for name, hyps in hypotheses.items():
@@ -115,15 +161,25 @@ def table_lines(table: Mapping[str, Mapping[str, float]]) -> list[str]:
     return lines
 
 
-def write_predictions(path: Path, items: Sequence[Item], hypotheses: dict[str, Sequence[str]]) -> None:
+def write_predictions(
+    path: Path,
+    items: Sequence[Item],
+    hypotheses: dict[str, Sequence[str]],
+    words: Sequence[list[tuple[str, float, int]]] | None = None,
+) -> None:
     """The one per-utterance results file: a JSON line per utterance with each decoder's hypothesis and WER
-    (keys ``hypothesis``/``wer`` for greedy, ``lm_hypothesis``/``lm_wer`` with the n-gram)."""
+    (keys ``hypothesis``/``wer`` for greedy, ``lm_hypothesis``/``lm_wer`` with the n-gram) and, given ``words``
+    (:func:`scored_words`), the best transcript's ``confidence`` and ``words`` with theirs."""
     with path.open("w", encoding="utf-8") as handle:
         for index, item in enumerate(items):
             row = {"id": item.id, "reference": item.text}
             for name, hyps in hypotheses.items():
                 prefix = "" if name == "greedy" else f"{name}_"
                 row |= {f"{prefix}hypothesis": hyps[index], f"{prefix}wer": jiwer.wer(item.text, hyps[index])}
+            if words is not None:
+                overall = overall_confidence([(c, n) for _, c, n in words[index]])
+                row["confidence"] = None if overall is None else round(overall, 4)
+                row["words"] = [{"word": w, "confidence": round(c, 4)} for w, c, _ in words[index]]
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 

@@ -132,6 +132,11 @@ class RunFolder:
         return self.root / "predictions.jsonl"
 
     @property
+    def reliability(self) -> Path:
+        """Word confidence against word accuracy on the validation split (vasr.decoding.confidence)."""
+        return self.root / "confidence_reliability.csv"
+
+    @property
     def metrics_csv(self) -> Path:
         return self.root / "metrics.csv"
 

@@ -28,7 +28,7 @@ from vasr.model.averaging import average_checkpoints
 from vasr.model.build import pretrained_vocab
 from vasr.model.export import export_folder, load_checkpoint
 from vasr.model.module import CTCModule
-from vasr.recipe.evaluation import choose_export, score, score_test, table_lines, tune_lm
+from vasr.recipe.evaluation import choose_export, score, score_test, table_lines, tune_lm, write_reliability
 from vasr.recipe.memory import peaks, release_freed_heap, reset_peaks
 from vasr.recipe.nlu import READING_NAMES, READINGS, corpus_examples, score_readings, slu_results, train_nlu
 from vasr.recipe.plots import plot_curves
@@ -147,6 +147,7 @@ def export(
         found = {"exported": "last checkpoint"}
     model.eval()
     decoding, tuned = tune_lm(model, decoding, decode, val, batch_size, run, device, module.features)
+    tuned |= write_reliability(model, decoding, val, batch_size, run, device, module.features)
     export_folder(model, tokenizer, run.export, module.extractor)
     if decoding.beam is not None and decoding.beam.lm is not None:
         decoding.beam.save(run.export, lm=str(decode.lm), val_wer=tuned.get("lm/val_wer", float("nan")))
