@@ -13,8 +13,11 @@ one file differs (a frame whose top two logits are 0.02 apart; sherpa-onnx itsel
 is scaled by 2, which standardisation should undo): the test allows one such file.
 """
 
+import json
+
 import jiwer
 import pytest
+from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor
 
 from vasr import ASSETS
 from vasr.audio import SAMPLE_RATE, load_audio
@@ -25,10 +28,10 @@ from vasr.model.export import load_features, load_for_inference
 from vasr.model.int8 import INT8_FILE, Quantisation, quantize
 from vasr.model.onnx import export_onnx
 from vasr.model.onnx_runtime import OnnxCTC
-from vasr.model.sherpa import BLANK, SPACE, TOKENS_FILE, SherpaUnsupported
+from vasr.model.sherpa import BLANK, SPACE, TOKENS_FILE, SherpaUnsupported, sherpa_refusal, tokens_text
 
 sherpa_onnx = pytest.importorskip("sherpa_onnx", reason="sherpa-onnx is in the onnx extra: pip install -e .[onnx]")
-WAVEFORM_FAMILIES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio")
+WAVEFORM_FAMILIES = ("wav2vec2", "mms", "hubert", "wavlm", "data2vec-audio")  # keys of tests.families.TINY
 
 
 def sherpa_transcripts(folder, model_file, paths) -> list[str]:
@@ -99,3 +102,19 @@ def test_w2v_bert_is_refused_naming_its_filter_bank_input(tiny_checkpoints, tmp_
     with pytest.raises(SherpaUnsupported, match="filter banks"):
         export_onnx(tiny_checkpoints["wav2vec2-bert"], tmp_path / "out", sherpa=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_trained_on_unstandardised_waveforms_is_refused(tiny_checkpoints):
+    model, _ = load_for_inference(tiny_checkpoints["wav2vec2"])
+    reason = sherpa_refusal(model.config, Wav2Vec2FeatureExtractor(do_normalize=False))
+    assert "do_normalize" in reason
+    assert sherpa_refusal(model.config, Wav2Vec2FeatureExtractor(do_normalize=True)) is None
+
+
+def test_a_token_tokens_txt_cannot_hold_is_refused_naming_it(tmp_path):
+    vocab = tmp_path / "vocab.json"
+    vocab.write_text(json.dumps({"<pad>": 0, "|": 1, "<unk>": 2, "a b": 3}), encoding="utf-8")
+    tokenizer = Wav2Vec2CTCTokenizer(str(vocab), pad_token="<pad>", unk_token="<unk>")
+    with pytest.raises(SherpaUnsupported, match="'a b' \\(id 3\\)"):
+        tokens_text(tokenizer, 4)
+    assert tokens_text(tokenizer, 3) == f"{BLANK} 0\n{SPACE} 1\n<unk> 2\n"
