@@ -9,7 +9,9 @@ size from the output's last axis and no metadata, and greedy-decodes with the id
 ``from_wenet_ctc``, ``from_telespeech_ctc``, ``from_dolphin_ctc``) compute Kaldi filter banks or MFCCs
 for the graph, which fit no waveform family. So the waveform families (wav2vec2, HuBERT, WavLM,
 data2vec-audio) run as exported, with ``tokens.txt``: the CTC blank (the tokenizer's pad token) as
-``<blk>`` and the word delimiter ``|`` as ``▁``, which sherpa-onnx turns into a space.
+``<blk>`` and the word delimiter ``|`` as ``▁``, which sherpa-onnx turns into a space. What no tokens.txt
+changes: sherpa-onnx keeps a trailing space (a delimiter on the last frames) that vasr's tokenizer strips, and
+drops a ``</s>`` token that vasr writes out (tests/model/test_sherpa.py).
 """
 
 from __future__ import annotations
