@@ -5,7 +5,7 @@ python bench/vad.py [--model EXPORT] [--quick]
 
 Long recordings are made from the demo corpus's test utterances (seed-0 split, as train.py makes it),
 each trimmed to its speech (``speakers.jsonl`` says how much silence the synthesiser put around it), joined
-by pauses of 0.2-1.5 s, with coloured noise (white to brown) at 0, 5 and 10 dB SNR against the speech's
+by pauses of 0.2-1.5 s, with coloured noise (white to brown) at 0, 5, 10 and 20 dB SNR against the speech's
 power. Every segmenter's stretches are read by the model as the transcriber does (``Transcriber.log_probs``
 over each stretch, greedy ``decoding.words``). Scored against where the utterances were put:
 
@@ -18,8 +18,10 @@ over each stretch, greedy ``decoding.words``). Scored against where the utteranc
   stretch.
 
 silero's settings are first chosen on recordings of the validation utterances, one setting at a time from
-silero-vad's own defaults (the lowest WER over the three SNRs), then every segmenter is scored on the test
-recordings. The model: ``--model`` (a run's export), else the shipped vasr-tiny-vi (poor WER, but the same for
+silero-vad's own defaults, by missed speech + missed pauses (no model reading), then every segmenter is scored on
+the test recordings, silero's defaults beside the chosen settings. The 2026-12-07 run chose padding 0.3 s and min
+speech 0.1 s, and their WER was worse than the defaults' (bench/README.md): vasr ships the defaults.
+The model: ``--model`` (a run's export), else the shipped vasr-tiny-vi (poor WER, but the same for
 every segmenter). Tables in runs/bench_vad/.
 """
 

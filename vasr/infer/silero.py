@@ -83,7 +83,10 @@ class SileroModel:
 
 @dataclass(frozen=True)
 class SileroSettings:
-    """How probabilities become stretches, in seconds. ``neg_threshold`` None: ``threshold - 0.15``, as
+    """How probabilities become stretches, in seconds; the defaults are silero-vad's own, which had the lowest WER
+    in ``bench/vad.py`` (wider padding and shorter minimum speech missed less speech but read more noise: worse),
+    and no merging (merged stretches raised WER: the model was fine-tuned on single utterances).
+    ``neg_threshold`` None: ``threshold - 0.15``, as
     silero-vad's reader does. ``max_seconds``: no stretch longer (cut at its least-speech-like frame);
     ``merge_seconds``: neighbours joined up to this length (0: none). ``keep_gaps``: the non-speech between
     stretches is given to its neighbours instead of dropped."""
