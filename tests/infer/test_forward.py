@@ -89,6 +89,16 @@ def test_the_shipped_group_normed_model_batched_equals_unbatched_though_plain_pa
     assert (plain[1, : alone.shape[0]] - alone).abs().max() > 1e-2  # what the utterance-wise encoder prevents
 
 
+def test_a_group_normed_model_whose_extractor_returns_a_mask_is_still_read_utterance_wise():
+    """Fine-tuned base checkpoints that save ``return_attention_mask: true`` exist: the mask alone would not stop the
+    GroupNorm from seeing the padding (8.9 in log-probability on the short row)."""
+    model, _ = load_for_inference(ASSETS / "vasr-tiny-vi")
+    features = Waveform(attention_mask=True)
+    forward = CTCForward(model, features, "cpu")
+    assert forward.owner is not None and forward.pads_exactly
+    assert_batched_equals_unbatched(forward, CTCCollator(features))
+
+
 def test_a_model_that_cannot_take_padding_refuses_a_padded_batch_rather_than_score_it_wrongly():
     model, _ = load_for_inference(ASSETS / "vasr-tiny-vi")
     features = Waveform(attention_mask=False)

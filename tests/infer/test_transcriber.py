@@ -28,7 +28,9 @@ def files(corpus, tmp_path_factory):
     long = np.concatenate([x for item in items[:10] for x in (load_audio(item.path), pause)])
     sf.write(folder / "long.wav", long, SAMPLE_RATE)
     (folder / "broken.wav").write_text("not audio")
-    return [item.path for item in items[10:]] + [str(folder / "long.wav"), str(folder / "broken.wav")]
+    sf.write(folder / "tiny.wav", load_audio(items[0].path)[:200], SAMPLE_RATE)  # shorter than the receptive field
+    named = [str(folder / name) for name in ("tiny.wav", "long.wav", "broken.wav")]
+    return [item.path for item in items[10:]] + named
 
 
 def transcriber(model_dir, batch_seconds: float, **options) -> Transcriber:
@@ -78,3 +80,20 @@ def test_batches_hold_the_budget_and_equal_lengths_where_padding_is_not_exact():
     equal = list(batches(pieces, budget=2000, mixed_lengths=False))
     assert [[len(p.audio) for p in group] for group in equal] == [[900, 900], [800], [500, 500], [100]]
     assert [len(g) for g in batches(pieces, budget=0, mixed_lengths=True)] == [1] * 6  # at least one piece each
+
+
+def test_a_file_that_breaks_off_while_read_is_reported_and_the_others_go_on(files, monkeypatch):
+    from vasr.audio import Recording
+
+    reading = Recording.read
+
+    def damaged(self, start, stop):
+        if self.path.name == "long.wav" and start > 0:
+            raise RuntimeError("a damaged frame")
+        return reading(self, start, stop)
+
+    monkeypatch.setattr(Recording, "read", damaged)
+    results = list(transcriber(ASSETS / "vasr-tiny-vi", batch_seconds=60).transcribe(files, workers=0))
+    assert [r.file for r in results] == [str(f) for f in files]
+    failed = {r.file.rsplit("/", 1)[-1]: r.error for r in results if isinstance(r, Failure)}
+    assert set(failed) == {"long.wav", "broken.wav"} and "damaged frame" in failed["long.wav"]

@@ -25,7 +25,10 @@ from transformers import Wav2Vec2CTCTokenizer
 
 def label_ids(tokenizer: Wav2Vec2CTCTokenizer, word: str) -> list[int]:
     """Blank's id and the ids of ``word``'s characters (the unknown token's for one outside the vocabulary)."""
-    return [tokenizer.pad_token_id, *tokenizer.convert_tokens_to_ids(list(word))]
+    ids = [tokenizer.pad_token_id, *tokenizer.convert_tokens_to_ids(list(word))]
+    if None in ids:
+        raise ValueError(f"{word!r} has a character outside the vocabulary, which has no unknown token")
+    return ids
 
 
 def frame_log_confidences(log_probs: torch.Tensor, ids: list[int], start: int, end: int) -> torch.Tensor:
@@ -72,11 +75,11 @@ def reliability(pairs: Iterable[tuple[float, bool]], bins: int = 10) -> list[dic
     word count, mean confidence and accuracy (a calibrated confidence has the two equal)."""
     values = np.array([(c, r) for c, r in pairs], dtype=float).reshape(-1, 2)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    found = []
+    table = []
     for low, high in zip(edges, edges[1:], strict=False):
         inside = (values[:, 0] >= low) & ((values[:, 0] < high) | (high == 1.0))
         if inside.any():
-            found.append(
+            table.append(
                 {
                     "bin": f"{low:.2f}-{high:.2f}",
                     "words": int(inside.sum()),
@@ -84,4 +87,4 @@ def reliability(pairs: Iterable[tuple[float, bool]], bins: int = 10) -> list[dic
                     "accuracy": round(float(values[inside, 1].mean()), 4),
                 }
             )
-    return found
+    return table

@@ -2,8 +2,9 @@
 
 Models whose feature encoder was trained with an attention mask (layer-normed: XLS-R, MMS, large checkpoints;
 w2v-BERT's filter banks) read a padded batch with the mask, and padding changes none of an utterance's frames.
-Base checkpoints without one (wav2vec 2.0, HuBERT and WavLM base, vasr-tiny-vi) normalise the first convolution's
-output over time (GroupNorm), padding included, so a padded batch would change every frame: transformers' ASR
+Base checkpoints (wav2vec 2.0, HuBERT and WavLM base, vasr-tiny-vi: ``feat_extract_norm="group"``, whatever their
+extractor says of a mask) normalise the first convolution's output over time, padding included, so a padded batch
+would change every frame: transformers' ASR
 pipeline at ``batch_size=8`` scores worse than at 1 for that reason (transformers#21534). Here such a model's
 convolutional feature encoder reads each utterance alone (a third of a base model's arithmetic), and the layers
 above it read the batch with a mask built from the true lengths: transformers zeroes padded frames before the
@@ -77,7 +78,8 @@ class CTCForward:
         self.family = family_of(model.config)
         self.model = model.eval().to(self.device)
         self.features = features
-        self.owner = None if features.attention_mask else feature_encoder_owner(model)
+        group_normed = getattr(model.config, "feat_extract_norm", None) == "group"
+        self.owner = feature_encoder_owner(model) if group_normed else None
 
     @property
     def pads_exactly(self) -> bool:
@@ -91,8 +93,9 @@ class CTCForward:
             if self.owner is not None and self.pads_exactly and len(set(lengths)) > 1:
                 positions = torch.arange(inputs[self.features.input_name].shape[1])
                 mask = (positions[None, :] < torch.tensor(lengths)[:, None]).long().to(self.device)
+                values = inputs[self.features.input_name]
                 with utterance_wise(self.owner, lengths):
-                    logits = self.model(**inputs, attention_mask=mask).logits
+                    logits = self.model(**{self.features.input_name: values}, attention_mask=mask).logits
             else:
                 if not self.pads_exactly and len(set(lengths)) > 1:
                     raise ValueError(f"this model reads a padded batch wrongly: lengths {sorted(set(lengths))}")

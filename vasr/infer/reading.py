@@ -31,13 +31,13 @@ def windows(samples: int, chunk: int, context: int, ratio: int) -> list[Window]:
     on each side; one window when the whole stretch fits in a chunk plus its context."""
     if samples <= chunk + 2 * context:
         return [Window(0, samples, 0, None)]
-    found = []
+    chunks = []
     for start in range(0, samples, chunk):
         stop = min(start + chunk, samples)
         left = min(context, start)
         keep_to = None if stop == samples else (left + chunk) // ratio
-        found.append(Window(start - left, min(stop + context, samples), left // ratio, keep_to))
-    return found
+        chunks.append(Window(start - left, min(stop + context, samples), left // ratio, keep_to))
+    return chunks
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,11 @@ class Piece:
 class RecordingReader(IterableDataset):
     """``(index, path)`` pairs read as :class:`Planned` then :class:`Piece` items, a file at a time; the files are
     dealt round-robin to the DataLoader's workers, each making its own segmenter (``make_segmenter``: an
-    onnxruntime session is not shared across a fork)."""
+    onnxruntime session is not shared across a fork).
+
+    A file no longer than a chunk is one utterance, read whole as training and ``vasr-evaluate`` read it: cut by
+    silero-vad, the shipped model's greedy WER on 60 clean demo utterances was 58.6% against 54.5% read whole (the
+    VAD trims word onsets the model was trained to hear after leading silence); longer files are segmented."""
 
     def __init__(
         self,
@@ -77,9 +81,10 @@ class RecordingReader(IterableDataset):
         chunk: int,
         context: int,
         ratio: int,
+        shortest: int,
     ) -> None:
         self.files, self.make_segmenter = files, make_segmenter
-        self.chunk, self.context, self.ratio = chunk, context, ratio
+        self.chunk, self.context, self.ratio, self.shortest = chunk, context, ratio, shortest
 
     def __iter__(self) -> Iterator[Planned | Piece]:
         worker = get_worker_info()
@@ -89,17 +94,26 @@ class RecordingReader(IterableDataset):
             yield from self.read(index, path, segment)
 
     def read(self, index: int, path: str | Path, segment: Segmenter) -> Iterator[Planned | Piece]:
+        """The file's plan, then its pieces; a second, failed plan if reading breaks off (a damaged frame, a file
+        gone), so the file is reported and the others go on."""
         try:
             audio = Recording(path)
-            stretches = [tuple(s) for s in segment(audio)]
+            whole = audio.samples <= self.chunk  # one utterance, read as training and evaluation read it
+            stretches = [(0, audio.samples)] if whole else [tuple(s) for s in segment(audio)]
+            counts = tuple(len(windows(b - a, self.chunk, self.context, self.ratio)) for a, b in stretches)
+            yield Planned(index, str(path), audio.duration, tuple(stretches), counts)
+            yield from self.pieces(index, audio, stretches)
         except Exception as error:  # one unreadable file must not stop the others
             yield Planned(index, str(path), error=f"{type(error).__name__}: {error}".strip())
-            return
-        plans = [windows(stop - start, self.chunk, self.context, self.ratio) for start, stop in stretches]
-        yield Planned(index, str(path), audio.duration, tuple(stretches), tuple(len(p) for p in plans))
-        for number, ((start, _), plan) in enumerate(zip(stretches, plans, strict=True)):
-            for position, window in enumerate(plan):
+
+    def pieces(self, index: int, audio: Recording, stretches: list[tuple[int, int]]) -> Iterator[Piece]:
+        """The windows of ``audio``'s stretches, read; one shorter than the model's receptive field (``shortest``
+        samples: a tiny file, a last chunk without context) padded with silence up to it."""
+        for number, (start, stop) in enumerate(stretches):
+            for position, window in enumerate(windows(stop - start, self.chunk, self.context, self.ratio)):
                 samples = audio.read(start + window.start, start + window.stop)
+                if len(samples) < self.shortest:
+                    samples = np.pad(samples, (0, self.shortest - len(samples)))
                 yield Piece(index, number, position, samples, window.keep_from, window.keep_to)
 
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+import torch
 from rich.console import Console
 from rich.progress import track
 
@@ -31,7 +32,17 @@ from vasr.audio import Recording
 from vasr.console import quiet_libraries
 from vasr.decoding.config import DecodeConfig
 from vasr.infer.recordings import Source, audio_files, transcriber_for
-from vasr.infer.shares import Ranks, all_done, join, launched_ranks, parse_part, process_group, share, written_files
+from vasr.infer.shares import (
+    Ranks,
+    all_done,
+    cut_after,
+    join,
+    launched_ranks,
+    parse_part,
+    process_group,
+    share,
+    written_files,
+)
 from vasr.infer.subtitles import render
 from vasr.infer.transcriber import Failure, Transcriber
 from vasr.infer.vad import KINDS
@@ -148,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--greedy decodes without a beam: --hotword and --lm need one")
     if args.resume and (args.format != "jsonl" or args.out is None):
         parser().error("--resume goes on with a JSONL file: give --out FILE")
-    ranks, environment = launched_ranks()
+    try:
+        ranks, environment = launched_ranks()
+    except RuntimeError as error:
+        parser().error(str(error))
     if ranks.world > 1 and args.format == "jsonl" and args.out is None:
         parser().error(f"{ranks.world} ranks write their shares to files: give --out FILE")
     console = Console(stderr=True)
@@ -183,14 +197,16 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]{args.model}: {error}")
         return 2
     itn = args.itn if args.itn is not None else speaks_numbers(transcriber.decoding.tokenizer.get_vocab())
-    with process_group(ranks, environment):
+    with process_group(ranks, environment) as group:
         mine = my_sources(files, args.part, ranks)
         jsonl = Path(args.out) if args.out and args.format == "jsonl" else None
         target = ranks.part_path(jsonl) if jsonl else None
-        done = written_files(target) if args.resume and target else []
+        done, kept = written_files(target) if args.resume and target else ([], 0)
         if done != [str(s.path) for s in mine[: len(done)]]:
             console.print(f"[red]{target}: its lines are not the first of these files: not this command's output")
             return 2
+        if args.resume:
+            cut_after(target, kept)
         todo = mine[len(done) :]
         out = target.open("a" if args.resume else "w", encoding="utf-8") if target else sys.stdout
         started = time.perf_counter()
@@ -200,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             if out is not sys.stdout:
                 out.close()
         wall = time.perf_counter() - started
-        all_done()
+        all_done(group)
         if jsonl and ranks.world > 1 and ranks.rank == 0:
             join(jsonl, ranks)
     skipped = f", {plural(len(mine) - len(todo), 'file')} already written" if done else ""
@@ -214,10 +230,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def device_of(ranks: Ranks) -> str:
-    """A rank's device under a launcher: its local GPU when there are GPUs, else the CPU."""
-    import torch
-
-    return f"cuda:{ranks.local}" if torch.cuda.is_available() else "cpu"
+    """A rank's device under a launcher: a GPU by its local rank (among those it sees: ``srun --gpus-per-task 1``
+    shows each task one), else the CPU."""
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"cuda:{ranks.local % torch.cuda.device_count()}"
 
 
 def write_all(

@@ -24,7 +24,7 @@ from vasr.data.features import AudioFeatures
 from vasr.decoding.confidence import overall_confidence, word_confidences
 from vasr.decoding.ctc import CTCDecoding
 from vasr.infer.forward import CTCForward
-from vasr.infer.reading import Piece, Planned, RecordingReader, as_read, windows
+from vasr.infer.reading import Piece, Planned, RecordingReader, as_read
 from vasr.infer.vad import Segmenter
 from vasr.infer.vad import segmenter as make_segmenter
 from vasr.model.family import family_of
@@ -78,15 +78,31 @@ def least_sure(words: list[Word]) -> float | None:
 
 
 class FileState:
-    """A file being transcribed: its plan, and the kept frames of each (stretch, window) read so far."""
+    """A file being transcribed: its plan, the kept frames of each (stretch, window) read so far, and each stretch's
+    words once all its windows are in (its frames then freed: memory follows the stretch, not the file)."""
 
     def __init__(self, planned: Planned) -> None:
         self.planned = planned
         self.kept: dict[tuple[int, int], torch.Tensor] = {}
+        self.words: dict[int, list[Word]] = {}
+        self.scores: list[tuple[float, int]] = []
 
     @property
     def complete(self) -> bool:
-        return self.planned.error is not None or len(self.kept) == sum(self.planned.windows)
+        return self.planned.error is not None or len(self.words) == len(self.planned.stretches)
+
+    def ready(self) -> list[int]:
+        """The stretches whose windows are all in and that are not decoded yet."""
+        counts = self.planned.windows
+        return [
+            number
+            for number in range(len(counts))
+            if number not in self.words and all((number, w) in self.kept for w in range(counts[number]))
+        ]
+
+    def take(self, number: int) -> torch.Tensor:
+        """Stretch ``number``'s log-probabilities, its windows' frames given up."""
+        return torch.cat([self.kept.pop((number, window)) for window in range(self.planned.windows[number])])
 
 
 def batches(pieces: list[Piece], budget: int, mixed_lengths: bool) -> Iterator[list[Piece]]:
@@ -144,6 +160,7 @@ class Transcriber:
         self.make_segmenter = segmenter or partial(make_segmenter, vad, frame=self.ratio)
         self.segmenter_description = self.make_segmenter().description
         self.collate = CTCCollator(self.forward.features)
+        self.shortest = next(n for n in range(1, 100 * self.ratio) if self.family.frames(n) > 0)
 
     @property
     def model(self) -> PreTrainedModel:
@@ -152,14 +169,14 @@ class Transcriber:
     def transcribe(self, files: Iterable[str | Path], workers: int | None = None) -> Iterator[Transcript | Failure]:
         """Each of ``files``' transcript (or why it has none), in their order."""
         listed = list(enumerate(files))
-        reader = RecordingReader(listed, self.make_segmenter, self.chunk, self.context, self.ratio)
+        reader = self.reader(listed)
         workers = min(self.workers if workers is None else workers, len(listed))
         loader = DataLoader(reader, batch_size=None, collate_fn=as_read, num_workers=workers)
         states: dict[int, FileState] = {}
         pool: list[Piece] = []
         pooled, upcoming = 0, 0
         for item in loader:
-            if isinstance(item, Planned):
+            if isinstance(item, Planned):  # a second one for a file: it failed while its pieces were read
                 states[item.index] = FileState(item)
             else:
                 pool.append(item)
@@ -182,54 +199,62 @@ class Transcriber:
         return found
 
     def run(self, pool: list[Piece], states: dict[int, FileState]) -> None:
-        """The model over ``pool``'s pieces, longest first, each piece's kept frames handed to its file."""
-        pool = sorted(pool, key=lambda piece: len(piece.audio), reverse=True)
-        for group in batches(pool, self.batch_samples, self.forward.pads_exactly):
+        """The model over ``pool``'s pieces, longest first, each piece's kept frames handed to its file; then every
+        stretch whose windows are all in decoded."""
+        for piece, kept in self.kept_frames(pool):
+            states[piece.index].kept[(piece.stretch, piece.window)] = kept
+        for state in {piece.index: states[piece.index] for piece in pool}.values():
+            if state.planned.error is None:
+                for number in state.ready():
+                    self.decode(state, number)
+
+    def kept_frames(self, pieces: list[Piece]) -> Iterator[tuple[Piece, torch.Tensor]]:
+        """Each piece with the log-probabilities of its kept frames, read in batches, longest first."""
+        ordered = sorted(pieces, key=lambda piece: len(piece.audio), reverse=True)
+        for group in batches(ordered, self.batch_samples, self.forward.pads_exactly):
             inputs = self.collate([Example(str(n), piece.audio, [], "") for n, piece in enumerate(group)])
             for piece, row in zip(group, self.forward(inputs), strict=True):
-                states[piece.index].kept[(piece.stretch, piece.window)] = row[piece.keep_from : piece.keep_to]
+                yield piece, row[piece.keep_from : piece.keep_to].clone()  # not a view keeping the batch alive
+
+    def decode(self, state: FileState, number: int) -> None:
+        """Stretch ``number`` of ``state``'s file decoded into timed words with confidences."""
+        log_probs = state.take(number)
+        words = self.decoding.words(log_probs)
+        confidences = word_confidences(log_probs, words, self.decoding.tokenizer)
+        offset = state.planned.stretches[number][0] / SAMPLE_RATE
+        seconds_per_frame = self.family.frame_seconds
+        state.words[number] = [
+            Word(
+                word,
+                round(offset + a * seconds_per_frame, 3),
+                round(min(offset + b * seconds_per_frame, state.planned.duration), 3),
+                round(confidence, 4),
+            )
+            for (word, a, b), (confidence, _) in zip(words, confidences, strict=True)
+        ]
+        state.scores += confidences
 
     def finish(self, state: FileState) -> Transcript | Failure:
-        """A complete file's stretches decoded into one timed, scored transcript."""
+        """A complete file's stretches as one timed, scored transcript."""
         planned = state.planned
         if planned.error is not None:
             return Failure(planned.path, planned.error)
-        seconds_per_frame = self.family.frame_seconds
-        found: list[Word] = []
-        scores: list[tuple[float, int]] = []
-        for number, ((start, _), count) in enumerate(zip(planned.stretches, planned.windows, strict=True)):
-            log_probs = torch.cat([state.kept[(number, window)] for window in range(count)])
-            words = self.decoding.words(log_probs)
-            confidences = word_confidences(log_probs, words, self.decoding.tokenizer)
-            offset = start / SAMPLE_RATE
-            found += [
-                Word(
-                    word,
-                    round(offset + a * seconds_per_frame, 3),
-                    round(min(offset + b * seconds_per_frame, planned.duration), 3),
-                    round(confidence, 4),
-                )
-                for (word, a, b), (confidence, _) in zip(words, confidences, strict=True)
-            ]
-            scores += confidences
-        overall = overall_confidence(scores)
+        words = [word for number in range(len(planned.stretches)) for word in state.words[number]]
+        overall = overall_confidence(state.scores)
         return Transcript(
             planned.path,
-            " ".join(w.word for w in found),
+            " ".join(w.word for w in words),
             round(planned.duration, 3),
-            found,
+            words,
             None if overall is None else round(overall, 4),
         )
 
     def log_probs(self, audio: Recording, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """(frames, vocabulary) CTC log-probabilities of samples ``[start, stop)`` of ``audio``, from its windows."""
         stop = audio.samples if stop is None else stop
-        plan = windows(stop - start, self.chunk, self.context, self.ratio)
-        planned = Planned(0, str(audio.path), audio.duration, ((start, stop),), (len(plan),))
-        state = FileState(planned)
-        pieces = [
-            Piece(0, 0, n, audio.read(start + w.start, start + w.stop), w.keep_from, w.keep_to)
-            for n, w in enumerate(plan)
-        ]
-        self.run(pieces, {0: state})
-        return torch.cat([state.kept[(0, n)] for n in range(len(plan))])
+        pieces = list(self.reader([]).pieces(0, audio, [(start, stop)]))
+        kept = {piece.window: frames for piece, frames in self.kept_frames(pieces)}
+        return torch.cat([kept[window] for window in range(len(pieces))])
+
+    def reader(self, files: list[tuple[int, str | Path]]) -> RecordingReader:
+        return RecordingReader(files, self.make_segmenter, self.chunk, self.context, self.ratio, self.shortest)

@@ -62,21 +62,21 @@ def tune_lm(
 
 def scored_words(decoding: CTCDecoding, log_probs: Sequence) -> list[list[tuple[str, float, int]]]:
     """Per utterance, the decoding's best transcript (the beam's when it has one) as (word, confidence, frames)."""
-    found = []
+    utterances = []
     for rows in log_probs:
         words = decoding.words(rows)
         scores = word_confidences(rows, words, decoding.tokenizer)
-        found.append([(w, c, n) for (w, _, _), (c, n) in zip(words, scores, strict=True)])
-    return found
+        utterances.append([(w, c, n) for (w, _, _), (c, n) in zip(words, scores, strict=True)])
+    return utterances
 
 
 def confidences(decoding: CTCDecoding, log_probs: Sequence, items: Sequence[Item]) -> list[list[tuple[float, bool]]]:
     """Per utterance, each decoded word's (confidence, whether the reference has it there)."""
-    found = []
+    pairs = []
     for item, words in zip(items, scored_words(decoding, log_probs), strict=True):
         right = word_correctness(item.text, " ".join(w for w, _, _ in words))
-        found.append([(confidence, correct) for (_, confidence, _), correct in zip(words, right, strict=True)])
-    return found
+        pairs.append([(confidence, correct) for (_, confidence, _), correct in zip(words, right, strict=True)])
+    return pairs
 
 
 def write_reliability(
@@ -169,7 +169,8 @@ def write_predictions(
 ) -> None:
     """The one per-utterance results file: a JSON line per utterance with each decoder's hypothesis and WER
     (keys ``hypothesis``/``wer`` for greedy, ``lm_hypothesis``/``lm_wer`` with the n-gram) and, given ``words``
-    (:func:`scored_words`), the best transcript's ``confidence`` and ``words`` with theirs."""
+    (:func:`scored_words`), the best transcript's confidence and words with theirs: ``lm_confidence``/``lm_words``
+    beside the n-gram's hypothesis, else ``confidence``/``words`` beside the greedy one."""
     with path.open("w", encoding="utf-8") as handle:
         for index, item in enumerate(items):
             row = {"id": item.id, "reference": item.text}
@@ -178,8 +179,9 @@ def write_predictions(
                 row |= {f"{prefix}hypothesis": hyps[index], f"{prefix}wer": jiwer.wer(item.text, hyps[index])}
             if words is not None:
                 overall = overall_confidence([(c, n) for _, c, n in words[index]])
-                row["confidence"] = None if overall is None else round(overall, 4)
-                row["words"] = [{"word": w, "confidence": round(c, 4)} for w, c, _ in words[index]]
+                prefix = "lm_" if "lm" in hypotheses else ""
+                row[f"{prefix}confidence"] = None if overall is None else round(overall, 4)
+                row[f"{prefix}words"] = [{"word": w, "confidence": round(c, 4)} for w, c, _ in words[index]]
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
