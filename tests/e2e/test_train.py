@@ -212,9 +212,10 @@ def check_scored_with_the_runs_lm(trained: Path, stdout: str, rows: list[dict], 
     assert f"WER {metrics['wer']:.4f}" in stdout
     keys = {"id", "reference", "hypothesis", "wer", "lm_hypothesis", "lm_wer", "lm_confidence", "lm_words"}
     assert len(rows) == 6 and set(rows[0]) == keys
-    assert all(0 < w["confidence"] <= 1 for w in rows[0]["lm_words"]) and " ".join(
-        w["word"] for w in rows[0]["lm_words"]
-    ) == rows[0]["lm_hypothesis"]
+    assert (
+        all(0 < w["confidence"] <= 1 for w in rows[0]["lm_words"])
+        and " ".join(w["word"] for w in rows[0]["lm_words"]) == rows[0]["lm_hypothesis"]
+    )
     decoder = json.loads((trained / "export" / "language_model" / "attrs.json").read_text())
     assert metrics["alpha"] == decoder["alpha"]
     assert f"with the n-gram LM WER {metrics['lm_wer']:.4f}" in stdout
