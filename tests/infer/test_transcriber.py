@@ -56,7 +56,9 @@ def test_batched_across_files_equals_each_file_alone(model_dir, files, tmp_path)
         assert together.confidence == pytest.approx(one.confidence, abs=1e-3)
         assert [w.confidence for w in together.words] == pytest.approx([w.confidence for w in one.words], abs=1e-3)
     long = batched[-2]
-    assert long.duration > 30 and len(long.words) > 20  # many windows in several stretches
+    assert long.duration > 30  # many windows in several stretches
+    if model_dir == "shipped":  # random weights say nothing a count could rest on
+        assert len(long.words) > 20
 
 
 def test_every_word_and_file_has_a_confidence_and_sure_words_score_higher(corpus):
