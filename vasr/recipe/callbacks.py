@@ -30,12 +30,8 @@ class BestCheckpoint(ModelCheckpoint):
 
 
 class StepCheckpoint(L.Callback):
-    """Writes the run's last checkpoint every N optimizer steps, at the end of fit and on an exception.
-
-    Each is written beside ``last.ckpt`` and renamed over it, so a crash or a kill -9 while saving leaves the
-    previous one whole. Lightning's own temporary file is in ``$TMPDIR``: moved onto another file system (a
-    node-local /tmp, the runs on a shared one) it is copied over ``last.ckpt`` in place.
-    """
+    """Writes the run's last checkpoint every N optimizer steps, at the end of fit and on an exception (whole or not
+    at all: the run's Trainer writes through :class:`~vasr.recipe.checkpoint_io.AtomicCheckpointIO`)."""
 
     def __init__(self, run_dir: str | Path, every_n_steps: int | None) -> None:
         self.path = RunFolder(Path(run_dir)).last_checkpoint
@@ -43,11 +39,7 @@ class StepCheckpoint(L.Callback):
         self._saved_step = -1
 
     def save(self, trainer: L.Trainer) -> None:
-        """The checkpoint to ``last.ckpt.partial``, then renamed (by rank 0, which alone writes it)."""
-        partial = self.path.with_name(self.path.name + ".partial")
-        trainer.save_checkpoint(partial, weights_only=False)
-        if trainer.is_global_zero:
-            partial.replace(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)
 
     def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
         step = trainer.global_step

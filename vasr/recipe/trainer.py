@@ -14,6 +14,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from vasr.console import quiet_libraries
+from vasr.recipe.checkpoint_io import AtomicCheckpointIO
 
 
 def one_line_per_message() -> None:
@@ -33,7 +34,8 @@ def one_line_per_message() -> None:
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:
-    """``L.Trainer(**cfg.trainer)`` with every ``cfg.callbacks`` and ``cfg.logger`` entry instantiated.
+    """``L.Trainer(**cfg.trainer)`` with every ``cfg.callbacks`` and ``cfg.logger`` entry instantiated, and every
+    checkpoint written whole or not at all (:class:`AtomicCheckpointIO`).
 
     vasr's batch sampler shards batches by rank itself, so Lightning's DistributedSampler stays off.
     """
@@ -50,6 +52,7 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
         default_root_dir=cfg.paths.output_dir,
         logger=loggers,
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
         use_distributed_sampler=False,
     )
 
