@@ -104,7 +104,8 @@ class GateReport:
         return [
             f"int8 gate on {self.utterances} utterances ({self.audio_seconds:.1f} s) of {self.manifest}, "
             f"ops {','.join(self.settings.ops)} ({self.settings.weight_type} weights"
-            f"{', per channel' if self.settings.per_channel else ''}):",
+            f"{', per channel' if self.settings.per_channel else ''}"
+            f"{', 7-bit range' if self.settings.reduce_range else ''}):",
             f"  WER fp32 {self.fp32_wer:.2%}  int8 {self.int8_wer:.2%}  loss {self.wer_loss_points:+.2f} points "
             f"(allowed {self.max_wer_loss:g})",
             f"  speed int8/fp32 {self.speed_ratio:.2f}x ({audio / self.int8_seconds:.0f} vs "
